@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The relay builds from the toolchain and Debian's C libraries alone: no Swift package can be
+// fetched on the machines that build it, so every dependency below is a system library target.
+let package = Package(
+    name: "capi-relay",
+    products: [
+        .executable(name: "capi-relay", targets: ["capi-relay"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
+        // The domain: no I/O, no HTTP, no SQL.
+        .target(name: "RelayCore", dependencies: ["COpenSSL"]),
+        .target(name: "RelayHTTP"),
+        .target(name: "RelayIngest", dependencies: ["RelayCore"]),
+        .target(name: "RelayJournal", dependencies: ["RelayCore", "CSQLite"]),
+        .target(name: "RelayDelivery", dependencies: ["RelayCore", "RelayJournal"]),
+        .target(name: "RelaySandbox", dependencies: ["RelayCore", "RelayHTTP"]),
+        .target(name: "RelayCommandLine"),
+        .target(
+            name: "RelayServer",
+            dependencies: [
+                "RelayCore", "RelayHTTP", "RelayIngest", "RelayJournal", "RelayDelivery",
+                "RelaySandbox",
+            ]
+        ),
+        .executableTarget(
+            name: "capi-relay",
+            dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine"]
+        ),
+
+        .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
+        .testTarget(name: "RelayHTTPTests", dependencies: ["RelayHTTP"]),
+        .testTarget(name: "RelayIngestTests", dependencies: ["RelayIngest"]),
+        .testTarget(name: "RelayJournalTests", dependencies: ["RelayJournal"]),
+        .testTarget(name: "RelaySandboxTests", dependencies: ["RelaySandbox"]),
+        .testTarget(name: "RelayCommandLineTests", dependencies: ["RelayCommandLine"]),
+        .testTarget(
+            name: "RelayServerTests",
+            dependencies: ["RelayServer", "RelaySandbox"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)
