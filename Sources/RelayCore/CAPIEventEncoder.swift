@@ -1,0 +1,71 @@
+/// Builds the exact JSON the relay sends to the Conversions API and to the CRM.
+///
+/// Both are built from the stored conversion at send time, never kept as separate copies, so
+/// what `inspect` shows and what was sent cannot drift apart.
+public enum CAPIEventEncoder {
+    /// One event in Meta's business-messaging shape.
+    ///
+    /// `page_id` and `page_scoped_user_id` go unhashed: Meta documents them as never hashed.
+    /// The thread's first referral travels as custom properties, because a business-messaging
+    /// event has no field of its own for the ad that opened the thread.
+    public static func event(_ conversion: Conversion) -> JSONValue {
+        var customData = conversion.customData
+        if let referral = conversion.referral {
+            if let adID = referral.adID { customData["ad_id"] = .string(adID) }
+            if let ref = referral.ref { customData["referral_ref"] = .string(ref) }
+            if let source = referral.source { customData["referral_source"] = .string(source) }
+        }
+
+        var event: [String: JSONValue] = [
+            "event_name": .string(conversion.eventName),
+            "event_time": .int(conversion.eventTime),
+            "event_id": .string(conversion.eventID),
+            "action_source": .string("business_messaging"),
+            "messaging_channel": .string(conversion.channel),
+            "user_data": .object([
+                "page_id": .string(conversion.pageID),
+                "page_scoped_user_id": .string(conversion.pageScopedUserID),
+            ]),
+        ]
+        if !customData.isEmpty {
+            event["custom_data"] = .object(customData)
+        }
+        return .object(event)
+    }
+
+    /// The request body for one batch: `{"data": [...]}` plus the request-level fields.
+    public static func batch(
+        _ conversions: [Conversion], testEventCode: String?, partnerAgent: String?
+    ) -> JSONValue {
+        var body: [String: JSONValue] = ["data": .array(conversions.map(event))]
+        if let testEventCode { body["test_event_code"] = .string(testEventCode) }
+        if let partnerAgent { body["partner_agent"] = .string(partnerAgent) }
+        return .object(body)
+    }
+
+    /// The JSON the CRM webhook receives for one conversion.
+    ///
+    /// It carries the same event_id as the CAPI event, so the CRM record and the pixel can both
+    /// be matched to it later.
+    public static func crmPayload(_ conversion: Conversion) -> JSONValue {
+        var payload: [String: JSONValue] = [
+            "event_id": .string(conversion.eventID),
+            "event_name": .string(conversion.eventName),
+            "event_time": .int(conversion.eventTime),
+            "dataset": .string(conversion.dataset),
+            "channel": .string(conversion.channel),
+            "page_id": .string(conversion.pageID),
+            "page_scoped_user_id": .string(conversion.pageScopedUserID),
+            "rule": .string(conversion.rule),
+            "custom_data": .object(conversion.customData),
+        ]
+        if let referral = conversion.referral {
+            var object: [String: JSONValue] = [:]
+            if let ref = referral.ref { object["ref"] = .string(ref) }
+            if let source = referral.source { object["source"] = .string(source) }
+            if let adID = referral.adID { object["ad_id"] = .string(adID) }
+            payload["referral"] = .object(object)
+        }
+        return .object(payload)
+    }
+}

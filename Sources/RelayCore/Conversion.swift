@@ -1,0 +1,50 @@
+/// A conversion as the mapper makes it: the event the relay will send, once, to CAPI and the CRM.
+public struct Conversion: Sendable, Equatable, Codable {
+    /// Shared by the pixel, CAPI and the CRM; with `dataset` and `eventName` the dedupe key.
+    public var eventID: String
+    /// Whether the source supplied `eventID` (it wins over a derived one).
+    public var eventIDSupplied: Bool
+    public var eventName: String
+    /// The dataset (pixel) id the page maps to; the Graph API path component.
+    public var dataset: String
+    public var pageID: String
+    public var pageScopedUserID: String
+    /// Unix seconds: Meta wants seconds, Messenger sends milliseconds.
+    public var eventTime: Int64
+    public var channel: String
+    public var customData: [String: JSONValue]
+    /// The name of the rule that made it, for the feed and for `inspect`.
+    public var rule: String
+    /// The thread's first referral, filled in by the journal from the contact's thread record.
+    public var referral: Referral?
+
+    public init(
+        eventID: String, eventIDSupplied: Bool = false, eventName: String, dataset: String,
+        pageID: String, pageScopedUserID: String, eventTime: Int64, channel: String = "messenger",
+        customData: [String: JSONValue] = [:], rule: String, referral: Referral? = nil
+    ) {
+        self.eventID = eventID
+        self.eventIDSupplied = eventIDSupplied
+        self.eventName = eventName
+        self.dataset = dataset
+        self.pageID = pageID
+        self.pageScopedUserID = pageScopedUserID
+        self.eventTime = eventTime
+        self.channel = channel
+        self.customData = customData
+        self.rule = rule
+        self.referral = referral
+    }
+}
+
+/// What the mapper decided for one signal.
+public enum MappingOutcome: Sendable, Equatable {
+    case conversion(Conversion)
+    /// Not a conversion, with the reason recorded in the journal (every signal has one).
+    case notConversion(reason: String)
+
+    public var conversion: Conversion? {
+        if case .conversion(let conversion) = self { return conversion }
+        return nil
+    }
+}

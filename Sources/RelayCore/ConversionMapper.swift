@@ -1,0 +1,155 @@
+import Foundation
+
+/// Turns signals into conversions with the config's rules.
+///
+/// Pure: the thread's first referral is added later, inside the journal transaction, because it
+/// depends on what earlier deliveries stored.
+public struct ConversionMapper: Sendable {
+    private let rules: [CompiledRule]
+    private let datasets: [String: String]
+
+    /// - Parameters:
+    ///   - rules: tried in order; the first match wins.
+    ///   - datasets: page id → dataset (pixel) id; several pages may share one dataset.
+    /// - Throws: `MappingError` for a text pattern that is not a valid regular expression.
+    public init(rules: [MappingRule], datasets: [String: String]) throws {
+        self.rules = try rules.map(CompiledRule.init)
+        self.datasets = datasets
+    }
+
+    /// The conversion this signal makes, or why it makes none.
+    public func map(_ signal: InboundSignal) -> MappingOutcome {
+        guard signal.kind.canConvert else {
+            return .notConversion(reason: ConversionMapper.reason(forInert: signal.kind))
+        }
+        guard let rule = rules.first(where: { $0.matches(signal) }) else {
+            return .notConversion(reason: "no rule matched the \(signal.kind.rawValue)")
+        }
+        guard let dataset = datasets[signal.pageID] else {
+            return .notConversion(
+                reason: "rule \(rule.rule.name) matched, but page \(signal.pageID) has no dataset"
+                    + " in the config")
+        }
+        return .conversion(conversion(from: signal, rule: rule.rule, dataset: dataset))
+    }
+
+    private func conversion(
+        from signal: InboundSignal, rule: MappingRule, dataset: String
+    ) -> Conversion {
+        let payload = signal.payload.map(Payload.init)
+
+        // custom_data: the rule's extras first, then value and currency, which a payload may
+        // override because only the bot knows the order total.
+        var customData = rule.customData ?? [:]
+        if let value = payload?.parameters["value"].flatMap(Double.init) ?? rule.value {
+            customData["value"] = .double(value)
+        }
+        if let currency = payload?.parameters["currency"] ?? rule.currency {
+            customData["currency"] = .string(currency.uppercased())
+        }
+
+        // A supplied id wins, so the pixel and CRM that received it before the conversion
+        // happened still match it.
+        let supplied = payload?.parameters["event_id"].flatMap {
+            EventID.isValidSupplied($0) ? $0 : nil
+        }
+        let eventID =
+            supplied
+            ?? EventID.derive(
+                pageID: signal.pageID, pageScopedUserID: signal.pageScopedUserID,
+                eventName: rule.event, anchor: EventID.anchor(for: signal))
+
+        return Conversion(
+            eventID: eventID, eventIDSupplied: supplied != nil, eventName: rule.event,
+            dataset: dataset, pageID: signal.pageID, pageScopedUserID: signal.pageScopedUserID,
+            eventTime: signal.timestampMillis / 1000, channel: signal.channel,
+            customData: customData, rule: rule.name)
+    }
+
+    private static func reason(forInert kind: SignalKind) -> String {
+        switch kind {
+        case .echo: "echo of the page's own message"
+        case .read: "read receipt"
+        case .delivery: "delivery receipt"
+        default: "messaging item of a kind the relay does not map"
+        }
+    }
+}
+
+/// Why a set of rules cannot be used.
+public struct MappingError: Error, CustomStringConvertible {
+    public var rule: String
+    public var message: String
+    public var description: String { "rule \(rule): \(message)" }
+}
+
+/// A rule with its text pattern compiled once.
+private struct CompiledRule: Sendable {
+    let rule: MappingRule
+    let textPattern: TextPattern?
+
+    init(_ rule: MappingRule) throws {
+        guard !rule.when.isEmpty else {
+            throw MappingError(rule: rule.name, message: "'when' has no condition")
+        }
+        self.rule = rule
+        self.textPattern = try rule.when.text.map { pattern in
+            do {
+                return try TextPattern(pattern)
+            } catch {
+                throw MappingError(
+                    rule: rule.name, message: "text pattern '\(pattern)' is not a valid regex")
+            }
+        }
+    }
+
+    func matches(_ signal: InboundSignal) -> Bool {
+        let when = rule.when
+        let payloadName = signal.payload.map { Payload($0).name }
+
+        if let pattern = when.postback {
+            guard signal.kind == .postback, let name = payloadName, globMatches(pattern, name)
+            else { return false }
+        }
+        if let pattern = when.quickReply {
+            guard signal.kind == .quickReply, let name = payloadName, globMatches(pattern, name)
+            else { return false }
+        }
+        if let pattern = when.optin {
+            guard signal.kind == .optin else { return false }
+            let name = payloadName ?? signal.referral?.ref ?? ""
+            guard globMatches(pattern, name) else { return false }
+        }
+        if let pattern = when.referralRef {
+            guard let ref = signal.referral?.ref, globMatches(pattern, ref) else { return false }
+        }
+        if let source = when.referralSource {
+            guard let actual = signal.referral?.source,
+                actual.caseInsensitiveCompare(source) == .orderedSame
+            else { return false }
+        }
+        if let textPattern {
+            guard signal.kind == .message || signal.kind == .quickReply,
+                let text = signal.text, textPattern.matches(text)
+            else { return false }
+        }
+        return true
+    }
+}
+
+/// A compiled regular expression searched anywhere in a text.
+///
+/// NSRegularExpression is documented as safe to use from several threads once built, which is
+/// why sharing one instance across the server's threads is sound.
+private final class TextPattern: @unchecked Sendable {
+    private let expression: NSRegularExpression
+
+    init(_ pattern: String) throws {
+        expression = try NSRegularExpression(pattern: pattern)
+    }
+
+    func matches(_ text: String) -> Bool {
+        let range = NSRange(text.startIndex..., in: text)
+        return expression.firstMatch(in: text, range: range) != nil
+    }
+}

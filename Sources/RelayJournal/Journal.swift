@@ -1,0 +1,183 @@
+import RelayCore
+
+/// One accepted inbound delivery with what the mapper made of each item.
+public struct InboundDelivery: Sendable {
+    /// `messenger` today; `crm_echo`, `server` and others later.
+    public var source: String
+    /// Epoch milliseconds.
+    public var receivedAtMillis: Int64
+    /// The raw body, kept so that an operator can inspect what arrived.
+    public var body: [UInt8]
+    public var items: [InboundItem]
+
+    public init(source: String, receivedAtMillis: Int64, body: [UInt8], items: [InboundItem]) {
+        self.source = source
+        self.receivedAtMillis = receivedAtMillis
+        self.body = body
+        self.items = items
+    }
+}
+
+/// One signal and the mapper's outcome for it.
+public struct InboundItem: Sendable {
+    public var signal: InboundSignal
+    public var outcome: MappingOutcome
+
+    public init(signal: InboundSignal, outcome: MappingOutcome) {
+        self.signal = signal
+        self.outcome = outcome
+    }
+}
+
+/// What the journal decided for one item, once committed.
+public enum ItemResult: Sendable, Equatable {
+    /// A new conversion, queued for CAPI and the CRM.
+    case conversion(conversionID: Int64, eventID: String)
+    /// The same (dataset, event_name, event_id) was seen inside the dedupe window.
+    case dedupeHit(matchedConversionID: Int64, eventID: String, rule: String)
+    case notConversion(reason: String)
+}
+
+/// The journal's answer to an append: the delivery's id and one result per item, in order.
+public struct AppendReceipt: Sendable, Equatable {
+    public var deliveryID: Int64
+    public var results: [ItemResult]
+}
+
+/// Why the journal could not do what was asked.
+public struct JournalError: Error, CustomStringConvertible, Equatable {
+    public enum Code: String, Sendable {
+        /// The transaction did not commit; nothing of it is stored.
+        case commitFailed = "commit_failed"
+        case closed
+        /// The journal was written by a newer capi-relay, or its schema is not ours.
+        case incompatible
+        case io
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// A destination the relay delivers conversions to.
+public enum Destination: String, Sendable, CaseIterable, Codable {
+    case capi
+    case crm
+}
+
+/// A conversion waiting for a destination.
+public struct PendingConversion: Sendable, Equatable {
+    public var conversionID: Int64
+    public var conversion: Conversion
+    /// Attempts made so far for this destination.
+    public var attempts: Int
+}
+
+/// How one conversion's state at a destination changes after an attempt.
+public enum DeliveryStateChange: Sendable, Equatable {
+    case sent
+    /// Try again at the given epoch milliseconds.
+    case retry(atMillis: Int64, reason: String)
+    /// Given up; the reason says why (Graph error, attempts exhausted).
+    case failed(reason: String)
+    /// Older than Meta accepts; never sent.
+    case expired(reason: String)
+}
+
+/// One request to a destination and what came back.
+public struct DeliveryAttempt: Sendable, Equatable {
+    public var destination: Destination
+    public var dataset: String?
+    public var startedAtMillis: Int64
+    public var finishedAtMillis: Int64
+    /// Nil when no HTTP response arrived (connection refused, timeout).
+    public var httpStatus: Int?
+    /// The response body, or the transport error; truncated to 4 KiB, never a secret.
+    public var response: String
+    /// `sent`, `retry` or `failed`, for the whole request.
+    public var outcome: String
+    public var conversionIDs: [Int64]
+
+    public init(
+        destination: Destination, dataset: String?, startedAtMillis: Int64,
+        finishedAtMillis: Int64, httpStatus: Int?, response: String, outcome: String,
+        conversionIDs: [Int64]
+    ) {
+        self.destination = destination
+        self.dataset = dataset
+        self.startedAtMillis = startedAtMillis
+        self.finishedAtMillis = finishedAtMillis
+        self.httpStatus = httpStatus
+        self.response = String(response.prefix(4096))
+        self.outcome = outcome
+        self.conversionIDs = conversionIDs
+    }
+}
+
+/// Totals since the journal was created, for the demo's summary and the tests.
+public struct JournalCounters: Sendable, Equatable, Codable {
+    /// Accepted inbound deliveries (HTTP requests).
+    public var deliveries: Int = 0
+    /// Signals received: messaging items across all deliveries.
+    public var received: Int = 0
+    /// Signals that mapped to a conversion, dedupe hits included.
+    public var conversions: Int = 0
+    public var notConversions: Int = 0
+    public var dedupeHits: Int = 0
+    public var capiPending: Int = 0
+    public var capiSent: Int = 0
+    public var capiExpired: Int = 0
+    public var capiFailed: Int = 0
+    public var crmPending: Int = 0
+    public var crmSent: Int = 0
+    public var crmFailed: Int = 0
+
+    public init() {}
+}
+
+/// The relay's durable store: what arrived, what it became, and what was sent.
+///
+/// Every decision that must hold across restarts (and, later, across relays) is made inside
+/// the journal's transactions: dedupe, a thread's first referral, delivery state.
+public protocol Journal: AnyObject, Sendable {
+    /// Stores a delivery and its conversions in one transaction, deciding dedupe inside it.
+    /// `completion` runs once the transaction has committed (or failed), on the writer thread;
+    /// it must not block.
+    func append(
+        _ delivery: InboundDelivery,
+        completion: @escaping @Sendable (Result<AppendReceipt, JournalError>) -> Void)
+
+    /// Conversions due at a destination at `nowMillis`, oldest first.
+    func due(for destination: Destination, nowMillis: Int64, limit: Int) throws(JournalError)
+        -> [PendingConversion]
+
+    /// The earliest time anything pending becomes due at a destination, or nil when nothing is
+    /// pending.
+    func nextDueMillis(for destination: Destination) throws(JournalError) -> Int64?
+
+    /// Records an attempt (if one was made) and the state changes it caused, durably.
+    func record(
+        attempt: DeliveryAttempt?, changes: [(conversionID: Int64, change: DeliveryStateChange)],
+        destination: Destination) throws(JournalError)
+
+    func counters() throws(JournalError) -> JournalCounters
+
+    /// Stops the writer after the queued work is committed.
+    func close()
+}
+
+extension Journal {
+    /// Appends and waits for the commit; for callers that may block (tests, tools).
+    public func appendAndWait(_ delivery: InboundDelivery) throws(JournalError) -> AppendReceipt {
+        let done = Completion<Result<AppendReceipt, JournalError>>()
+        append(delivery) { done.finish($0) }
+        return try done.wait().get()
+    }
+}

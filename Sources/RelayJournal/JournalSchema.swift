@@ -1,0 +1,94 @@
+/// The journal's tables, one migration per schema version.
+///
+/// Versions only grow. A journal whose `schema_version` is above the newest one here was
+/// written by a newer capi-relay and is refused rather than misread.
+enum JournalSchema {
+    static let migrations: [String] = [
+        // Version 1.
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            received_at_ms INTEGER NOT NULL,
+            body BLOB NOT NULL
+        );
+        CREATE TABLE signals (
+            id INTEGER PRIMARY KEY,
+            delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            page_id TEXT NOT NULL,
+            page_scoped_user_id TEXT NOT NULL,
+            mid TEXT,
+            timestamp_ms INTEGER NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('conversion', 'dedupe_hit', 'not_conversion')),
+            reason TEXT,
+            conversion_id INTEGER
+        );
+        CREATE TABLE threads (
+            page_id TEXT NOT NULL,
+            page_scoped_user_id TEXT NOT NULL,
+            referral TEXT NOT NULL,
+            first_seen_ms INTEGER NOT NULL,
+            PRIMARY KEY (page_id, page_scoped_user_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE conversions (
+            id INTEGER PRIMARY KEY,
+            dataset TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            event_time INTEGER NOT NULL,
+            created_at_ms INTEGER NOT NULL,
+            capi_state TEXT NOT NULL,
+            capi_attempts INTEGER NOT NULL DEFAULT 0,
+            capi_next_at_ms INTEGER NOT NULL,
+            capi_reason TEXT,
+            crm_state TEXT NOT NULL,
+            crm_attempts INTEGER NOT NULL DEFAULT 0,
+            crm_next_at_ms INTEGER NOT NULL,
+            crm_reason TEXT
+        );
+        CREATE INDEX conversions_event ON conversions (dataset, event_name, event_id);
+        CREATE INDEX conversions_capi_due ON conversions (capi_next_at_ms)
+            WHERE capi_state = 'pending';
+        CREATE INDEX conversions_crm_due ON conversions (crm_next_at_ms)
+            WHERE crm_state = 'pending';
+        CREATE TABLE dedupe_keys (
+            dataset TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            conversion_id INTEGER NOT NULL,
+            first_seen_ms INTEGER NOT NULL,
+            PRIMARY KEY (dataset, event_name, event_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE dedupe_hits (
+            id INTEGER PRIMARY KEY,
+            signal_id INTEGER NOT NULL,
+            matched_conversion_id INTEGER NOT NULL,
+            rule TEXT NOT NULL,
+            source TEXT NOT NULL,
+            at_ms INTEGER NOT NULL
+        );
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            destination TEXT NOT NULL,
+            dataset TEXT,
+            started_at_ms INTEGER NOT NULL,
+            finished_at_ms INTEGER NOT NULL,
+            http_status INTEGER,
+            outcome TEXT NOT NULL,
+            response TEXT NOT NULL,
+            event_count INTEGER NOT NULL
+        );
+        CREATE TABLE attempt_events (
+            attempt_id INTEGER NOT NULL,
+            conversion_id INTEGER NOT NULL,
+            PRIMARY KEY (attempt_id, conversion_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX attempt_events_conversion ON attempt_events (conversion_id);
+        """
+    ]
+
+    static var latestVersion: Int { migrations.count }
+}

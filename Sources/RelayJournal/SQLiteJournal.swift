@@ -1,0 +1,449 @@
+import Foundation
+import RelayCore
+
+/// Settings for a SQLite journal.
+public struct SQLiteJournalConfiguration: Sendable {
+    /// How long a (dataset, event_name, event_id) stays a duplicate, in seconds. Never below
+    /// 48 hours, Meta's own dedupe window for pixel and server events.
+    public var dedupeWindowSeconds: Int64
+    /// Whether the CRM sink is configured; without it conversions are not queued for the CRM.
+    public var crmEnabled: Bool
+
+    public static let minimumDedupeWindowSeconds: Int64 = 48 * 3600
+    public static let defaultDedupeWindowSeconds: Int64 = 7 * 24 * 3600
+
+    public init(
+        dedupeWindowSeconds: Int64 = SQLiteJournalConfiguration.defaultDedupeWindowSeconds,
+        crmEnabled: Bool = true
+    ) {
+        self.dedupeWindowSeconds = max(
+            dedupeWindowSeconds, SQLiteJournalConfiguration.minimumDedupeWindowSeconds)
+        self.crmEnabled = crmEnabled
+    }
+}
+
+/// The embedded journal: one SQLite file in WAL mode.
+///
+/// Writes go through one `GroupCommitWriter` thread (SQLite has one writer at a time anyway);
+/// reads use a second connection behind a lock, which WAL lets run beside the writer.
+/// `synchronous = FULL` makes every commit durable before a webhook is acknowledged.
+public final class SQLiteJournal: Journal, @unchecked Sendable {
+    public let path: String
+    private let configuration: SQLiteJournalConfiguration
+    private let writer: GroupCommitWriter
+    /// Guarded by `readLock`.
+    private let reader: SQLiteDatabase
+    private let readLock = NSLock()
+
+    /// Opens or creates the journal and brings its schema up to date.
+    public init(path: String, configuration: SQLiteJournalConfiguration = .init()) throws(JournalError) {
+        self.path = path
+        self.configuration = configuration
+        do {
+            let writeConnection = try SQLiteDatabase(path: path)
+            try writeConnection.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            try SQLiteJournal.migrate(writeConnection, path: path)
+            reader = try SQLiteDatabase(path: path)
+            writer = GroupCommitWriter(database: writeConnection)
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(.io, "cannot open journal \(path): \(error)")
+        }
+    }
+
+    deinit {
+        writer.close()
+    }
+
+    public func close() {
+        writer.close()
+    }
+
+    // MARK: Appending
+
+    public func append(
+        _ delivery: InboundDelivery,
+        completion: @escaping @Sendable (Result<AppendReceipt, JournalError>) -> Void
+    ) {
+        let box = ReceiptBox()
+        let windowMillis = configuration.dedupeWindowSeconds * 1000
+        let crmState = configuration.crmEnabled ? "pending" : "disabled"
+        writer.submit({ database in
+            box.receipt = try SQLiteJournal.insert(
+                delivery, into: database, windowMillis: windowMillis, crmState: crmState)
+        }, done: { error in
+            if let error {
+                let journalError = error as? JournalError
+                    ?? JournalError(.commitFailed, "journal append failed: \(error)")
+                completion(.failure(journalError))
+            } else if let receipt = box.receipt {
+                completion(.success(receipt))
+            } else {
+                completion(.failure(JournalError(.commitFailed, "append produced no receipt")))
+            }
+        })
+    }
+
+    private static func insert(
+        _ delivery: InboundDelivery, into database: SQLiteDatabase, windowMillis: Int64,
+        crmState: String
+    ) throws -> AppendReceipt {
+        try database.statement(
+            "INSERT INTO deliveries (source, received_at_ms, body) VALUES (?, ?, ?)"
+        ).bind(.text(delivery.source), .int(delivery.receivedAtMillis), .blob(delivery.body)).run()
+        let deliveryID = database.lastInsertRowID
+
+        var results: [ItemResult] = []
+        for (position, item) in delivery.items.enumerated() {
+            // Remember the first referral of a thread before mapping its effects, so that a
+            // conversion in the same item (a Get Started postback from an ad) carries it.
+            if let referral = item.signal.referral {
+                try rememberReferral(referral, of: item.signal, in: database)
+            }
+
+            let result: ItemResult
+            var conversionID: Int64?
+            switch item.outcome {
+            case .notConversion(let reason):
+                result = .notConversion(reason: reason)
+            case .conversion(var conversion):
+                conversion.referral = try firstReferral(of: item.signal, in: database)
+                let key = try existingKey(for: conversion, in: database)
+                if let key, key.firstSeenMillis >= delivery.receivedAtMillis - windowMillis {
+                    result = .dedupeHit(
+                        matchedConversionID: key.conversionID, eventID: conversion.eventID,
+                        rule: "event_id")
+                    conversionID = key.conversionID
+                } else {
+                    let id = try insertConversion(
+                        conversion, at: delivery.receivedAtMillis, crmState: crmState,
+                        into: database)
+                    result = .conversion(conversionID: id, eventID: conversion.eventID)
+                    conversionID = id
+                }
+            }
+
+            try insertSignal(
+                item.signal, position: position, deliveryID: deliveryID, result: result,
+                conversionID: conversionID, into: database)
+            if case .dedupeHit(let matched, _, let rule) = result {
+                try database.statement(
+                    """
+                    INSERT INTO dedupe_hits (signal_id, matched_conversion_id, rule, source, at_ms)
+                    VALUES (?, ?, ?, ?, ?)
+                    """
+                ).bind(
+                    .int(database.lastInsertRowID), .int(matched), .text(rule),
+                    .text(delivery.source), .int(delivery.receivedAtMillis)
+                ).run()
+            }
+            results.append(result)
+        }
+        return AppendReceipt(deliveryID: deliveryID, results: results)
+    }
+
+    private static func rememberReferral(
+        _ referral: Referral, of signal: InboundSignal, in database: SQLiteDatabase
+    ) throws {
+        let json = String(decoding: try JSONEncoder().encode(referral), as: UTF8.self)
+        try database.statement(
+            """
+            INSERT INTO threads (page_id, page_scoped_user_id, referral, first_seen_ms)
+            VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """
+        ).bind(
+            .text(signal.pageID), .text(signal.pageScopedUserID), .text(json),
+            .int(signal.timestampMillis)
+        ).run()
+    }
+
+    private static func firstReferral(
+        of signal: InboundSignal, in database: SQLiteDatabase
+    ) throws -> Referral? {
+        let statement = try database.statement(
+            "SELECT referral FROM threads WHERE page_id = ? AND page_scoped_user_id = ?"
+        ).bind(.text(signal.pageID), .text(signal.pageScopedUserID))
+        guard try statement.step(), let json = statement.text(0) else { return nil }
+        return try JSONDecoder().decode(Referral.self, from: Data(json.utf8))
+    }
+
+    private static func existingKey(
+        for conversion: Conversion, in database: SQLiteDatabase
+    ) throws -> (conversionID: Int64, firstSeenMillis: Int64)? {
+        let statement = try database.statement(
+            """
+            SELECT conversion_id, first_seen_ms FROM dedupe_keys
+            WHERE dataset = ? AND event_name = ? AND event_id = ?
+            """
+        ).bind(.text(conversion.dataset), .text(conversion.eventName), .text(conversion.eventID))
+        guard try statement.step() else { return nil }
+        return (statement.int(0), statement.int(1))
+    }
+
+    private static func insertConversion(
+        _ conversion: Conversion, at millis: Int64, crmState: String,
+        into database: SQLiteDatabase
+    ) throws -> Int64 {
+        let body = String(decoding: try JSONEncoder().encode(conversion), as: UTF8.self)
+        try database.statement(
+            """
+            INSERT INTO conversions (dataset, event_name, event_id, body, event_time,
+                created_at_ms, capi_state, capi_next_at_ms, crm_state, crm_next_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+            """
+        ).bind(
+            .text(conversion.dataset), .text(conversion.eventName), .text(conversion.eventID),
+            .text(body), .int(conversion.eventTime), .int(millis), .int(millis),
+            .text(crmState), .int(millis)
+        ).run()
+        let id = database.lastInsertRowID
+
+        // A key older than the window is replaced: past the window the same id is a new event.
+        try database.statement(
+            """
+            INSERT INTO dedupe_keys (dataset, event_name, event_id, conversion_id, first_seen_ms)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (dataset, event_name, event_id) DO UPDATE SET
+                conversion_id = excluded.conversion_id, first_seen_ms = excluded.first_seen_ms
+            """
+        ).bind(
+            .text(conversion.dataset), .text(conversion.eventName), .text(conversion.eventID),
+            .int(id), .int(millis)
+        ).run()
+        return id
+    }
+
+    private static func insertSignal(
+        _ signal: InboundSignal, position: Int, deliveryID: Int64, result: ItemResult,
+        conversionID: Int64?, into database: SQLiteDatabase
+    ) throws {
+        let outcome: String
+        var reason: String?
+        switch result {
+        case .conversion: outcome = "conversion"
+        case .dedupeHit: outcome = "dedupe_hit"
+        case .notConversion(let why):
+            outcome = "not_conversion"
+            reason = why
+        }
+        try database.statement(
+            """
+            INSERT INTO signals (delivery_id, position, kind, page_id, page_scoped_user_id, mid,
+                timestamp_ms, outcome, reason, conversion_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ).bind(
+            .int(deliveryID), .int(Int64(position)), .text(signal.kind.rawValue),
+            .text(signal.pageID), .text(signal.pageScopedUserID), .optionalText(signal.mid),
+            .int(signal.timestampMillis), .text(outcome), .optionalText(reason),
+            conversionID.map(SQLiteValue.int) ?? .null
+        ).run()
+    }
+
+    // MARK: Delivery state
+
+    public func due(
+        for destination: Destination, nowMillis: Int64, limit: Int
+    ) throws(JournalError) -> [PendingConversion] {
+        let column = destination.rawValue
+        return try read { database in
+            let statement = try database.statement(
+                """
+                SELECT id, body, \(column)_attempts FROM conversions
+                WHERE \(column)_state = 'pending' AND \(column)_next_at_ms <= ?
+                ORDER BY \(column)_next_at_ms, id LIMIT ?
+                """
+            ).bind(.int(nowMillis), .int(Int64(limit)))
+            var pending: [PendingConversion] = []
+            let decoder = JSONDecoder()
+            while try statement.step() {
+                let body = statement.text(1) ?? ""
+                let conversion = try decoder.decode(Conversion.self, from: Data(body.utf8))
+                pending.append(
+                    PendingConversion(
+                        conversionID: statement.int(0), conversion: conversion,
+                        attempts: Int(statement.int(2))))
+            }
+            return pending
+        }
+    }
+
+    public func nextDueMillis(for destination: Destination) throws(JournalError) -> Int64? {
+        let column = destination.rawValue
+        return try read { database in
+            let statement = try database.statement(
+                "SELECT min(\(column)_next_at_ms) FROM conversions WHERE \(column)_state = 'pending'"
+            )
+            guard try statement.step(), !statement.isNull(0) else { return nil }
+            return statement.int(0)
+        }
+    }
+
+    public func record(
+        attempt: DeliveryAttempt?, changes: [(conversionID: Int64, change: DeliveryStateChange)],
+        destination: Destination
+    ) throws(JournalError) {
+        let column = destination.rawValue
+        do {
+            try writer.submitAndWait { database in
+                if let attempt {
+                    try SQLiteJournal.insert(attempt, into: database)
+                }
+                for (conversionID, change) in changes {
+                    try SQLiteJournal.apply(change, to: conversionID, column: column, in: database)
+                }
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(.commitFailed, "cannot record delivery state: \(error)")
+        }
+    }
+
+    private static func insert(_ attempt: DeliveryAttempt, into database: SQLiteDatabase) throws {
+        try database.statement(
+            """
+            INSERT INTO attempts (destination, dataset, started_at_ms, finished_at_ms,
+                http_status, outcome, response, event_count)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ).bind(
+            .text(attempt.destination.rawValue), .optionalText(attempt.dataset),
+            .int(attempt.startedAtMillis), .int(attempt.finishedAtMillis),
+            .optionalInt(attempt.httpStatus), .text(attempt.outcome), .text(attempt.response),
+            .int(Int64(attempt.conversionIDs.count))
+        ).run()
+        let attemptID = database.lastInsertRowID
+        let link = try database.statement(
+            "INSERT INTO attempt_events (attempt_id, conversion_id) VALUES (?, ?)")
+        for conversionID in attempt.conversionIDs {
+            link.reset()
+            try link.bind(.int(attemptID), .int(conversionID)).run()
+        }
+    }
+
+    private static func apply(
+        _ change: DeliveryStateChange, to conversionID: Int64, column: String,
+        in database: SQLiteDatabase
+    ) throws {
+        let sql: String
+        let values: [SQLiteValue]
+        switch change {
+        case .sent:
+            sql = """
+                UPDATE conversions SET \(column)_state = 'sent',
+                    \(column)_attempts = \(column)_attempts + 1, \(column)_reason = NULL
+                WHERE id = ?
+                """
+            values = [.int(conversionID)]
+        case .retry(let atMillis, let reason):
+            sql = """
+                UPDATE conversions SET \(column)_attempts = \(column)_attempts + 1,
+                    \(column)_next_at_ms = ?, \(column)_reason = ?
+                WHERE id = ?
+                """
+            values = [.int(atMillis), .text(reason), .int(conversionID)]
+        case .failed(let reason):
+            sql = """
+                UPDATE conversions SET \(column)_state = 'failed',
+                    \(column)_attempts = \(column)_attempts + 1, \(column)_reason = ?
+                WHERE id = ?
+                """
+            values = [.text(reason), .int(conversionID)]
+        case .expired(let reason):
+            sql = """
+                UPDATE conversions SET \(column)_state = 'expired', \(column)_reason = ?
+                WHERE id = ?
+                """
+            values = [.text(reason), .int(conversionID)]
+        }
+        try database.statement(sql).bind(values).run()
+    }
+
+    // MARK: Reading
+
+    public func counters() throws(JournalError) -> JournalCounters {
+        try read { database in
+            var counters = JournalCounters()
+            let deliveries = try database.statement("SELECT count(*) FROM deliveries")
+            if try deliveries.step() { counters.deliveries = Int(deliveries.int(0)) }
+
+            let signals = try database.statement(
+                "SELECT outcome, count(*) FROM signals GROUP BY outcome")
+            while try signals.step() {
+                let count = Int(signals.int(1))
+                counters.received += count
+                switch signals.text(0) {
+                case "conversion": counters.conversions += count
+                case "dedupe_hit":
+                    counters.conversions += count
+                    counters.dedupeHits += count
+                default: counters.notConversions += count
+                }
+            }
+
+            for destination in Destination.allCases {
+                let column = destination.rawValue
+                let states = try database.statement(
+                    "SELECT \(column)_state, count(*) FROM conversions GROUP BY \(column)_state")
+                while try states.step() {
+                    let count = Int(states.int(1))
+                    switch (destination, states.text(0)) {
+                    case (.capi, "pending"): counters.capiPending = count
+                    case (.capi, "sent"): counters.capiSent = count
+                    case (.capi, "expired"): counters.capiExpired = count
+                    case (.capi, "failed"): counters.capiFailed = count
+                    case (.crm, "pending"): counters.crmPending = count
+                    case (.crm, "sent"): counters.crmSent = count
+                    case (.crm, "failed"), (.crm, "expired"): counters.crmFailed += count
+                    default: break
+                    }
+                }
+            }
+            return counters
+        }
+    }
+
+    /// Runs a read on the reader connection.
+    func read<T>(_ body: (SQLiteDatabase) throws -> T) throws(JournalError) -> T {
+        readLock.lock()
+        defer { readLock.unlock() }
+        do {
+            return try body(reader)
+        } catch {
+            throw JournalError(.io, "journal read failed: \(error)")
+        }
+    }
+
+    // MARK: Schema
+
+    private static func migrate(_ database: SQLiteDatabase, path: String) throws {
+        let version = try database.statement("PRAGMA user_version")
+        let current = try version.step() ? Int(version.int(0)) : 0
+        guard current <= JournalSchema.latestVersion else {
+            throw JournalError(
+                .incompatible,
+                "journal \(path) has schema version \(current), newer than this capi-relay"
+                    + " understands (\(JournalSchema.latestVersion)); run the newer capi-relay"
+                    + " or point the config at another journal")
+        }
+        for (index, migration) in JournalSchema.migrations.enumerated() where index >= current {
+            try database.execute("BEGIN IMMEDIATE")
+            do {
+                try database.execute(migration)
+                try database.execute("PRAGMA user_version = \(index + 1)")
+                try database.execute("COMMIT")
+            } catch {
+                try? database.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}
+
+/// Carries the receipt from the write job to its completion, both on the writer thread.
+private final class ReceiptBox: @unchecked Sendable {
+    var receipt: AppendReceipt?
+}
