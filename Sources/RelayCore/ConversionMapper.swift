@@ -22,6 +22,9 @@ public struct ConversionMapper: Sendable {
         guard signal.kind.canConvert else {
             return .notConversion(reason: ConversionMapper.reason(forInert: signal.kind))
         }
+        guard !signal.pageScopedUserID.isEmpty, !signal.pageID.isEmpty else {
+            return .notConversion(reason: "the item names no page-scoped user or no page")
+        }
         guard let rule = rules.first(where: { $0.matches(signal) }) else {
             return .notConversion(reason: "no rule matched the \(signal.kind.rawValue)")
         }
@@ -30,7 +33,18 @@ public struct ConversionMapper: Sendable {
                 reason: "rule \(rule.rule.name) matched, but page \(signal.pageID) has no dataset"
                     + " in the config")
         }
-        return .conversion(conversion(from: signal, rule: rule.rule, dataset: dataset))
+        let made = conversion(from: signal, rule: rule.rule, dataset: dataset)
+
+        // Meta rejects a Purchase without value and currency, and with it the whole batch; such
+        // a conversion is refused here, with the reason, instead of sinking other events later.
+        if made.eventName == "Purchase"
+            && (made.customData["value"] == nil || made.customData["currency"] == nil)
+        {
+            return .notConversion(
+                reason: "rule \(rule.rule.name) makes a Purchase without value and currency;"
+                    + " set them in the rule or as value= and currency= in the payload")
+        }
+        return .conversion(made)
     }
 
     private func conversion(

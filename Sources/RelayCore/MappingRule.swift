@@ -37,7 +37,10 @@ public struct MappingRule: Sendable, Equatable, Codable {
                 && optin == nil && text == nil
         }
 
-        enum CodingKeys: String, CodingKey {
+        /// The config keys a `when` object may hold.
+        public static var configKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case postback
             case quickReply = "quick_reply"
             case referralRef = "referral_ref"
@@ -70,7 +73,10 @@ public struct MappingRule: Sendable, Equatable, Codable {
         self.customData = customData
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The config keys a rule object may hold.
+    public static var configKeys: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, when, event, value, currency
         case customData = "custom_data"
     }

@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// An HTTP response from a destination.
+public struct OutboundResponse: Sendable {
+    public var status: Int
+    /// Header names lowercased.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A request that got no HTTP response.
+public struct TransportFailure: Error, Sendable, Equatable {
+    public var timedOut: Bool
+    /// What went wrong, without the URL's query (which holds the access token).
+    public var message: String
+}
+
+/// Sends one POST and waits for the answer. Delivery threads block on it by design: each
+/// destination has its own thread, so a slow destination stalls only itself.
+public protocol OutboundHTTP: Sendable {
+    func post(
+        url: URL, headers: [String: String], body: [UInt8], timeoutSeconds: Double
+    ) -> Result<OutboundResponse, TransportFailure>
+}
+
+/// `OutboundHTTP` on Foundation's URLSession, which keeps connections alive between batches.
+public final class URLSessionTransport: OutboundHTTP, @unchecked Sendable {
+    private let session: URLSession
+
+    public init() {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 8
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    deinit {
+        session.invalidateAndCancel()
+    }
+
+    public func post(
+        url: URL, headers: [String: String], body: [UInt8], timeoutSeconds: Double
+    ) -> Result<OutboundResponse, TransportFailure> {
+        var request = URLRequest(url: url, timeoutInterval: timeoutSeconds)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        for (name, value) in headers {
+            request.setValue(value, forHTTPHeaderField: name)
+        }
+
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        let task = session.dataTask(with: request) { data, response, error in
+            if let error {
+                let timedOut = (error as? URLError)?.code == .timedOut
+                box.result = .failure(
+                    TransportFailure(timedOut: timedOut, message: Self.describe(error)))
+            } else if let http = response as? HTTPURLResponse {
+                var headers: [String: String] = [:]
+                for (name, value) in http.allHeaderFields {
+                    headers[String(describing: name).lowercased()] = String(describing: value)
+                }
+                box.result = .success(
+                    OutboundResponse(
+                        status: http.statusCode, headers: headers, body: Array(data ?? Data())))
+            } else {
+                box.result = .failure(
+                    TransportFailure(timedOut: false, message: "no HTTP response"))
+            }
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        return box.result ?? .failure(TransportFailure(timedOut: false, message: "no result"))
+    }
+
+    /// The error without its URL: URLError descriptions quote the URL, and CAPI URLs carry
+    /// the access token in the query.
+    private static func describe(_ error: Error) -> String {
+        if let urlError = error as? URLError {
+            switch urlError.code {
+            case .timedOut: return "timed out"
+            case .cannotConnectToHost: return "connection refused"
+            case .cannotFindHost: return "host not found"
+            case .networkConnectionLost: return "connection lost"
+            case .notConnectedToInternet: return "network unreachable"
+            default: return "transport error \(urlError.code.rawValue)"
+            }
+        }
+        return "transport error"
+    }
+}
+
+private final class ResultBox: @unchecked Sendable {
+    var result: Result<OutboundResponse, TransportFailure>?
+}

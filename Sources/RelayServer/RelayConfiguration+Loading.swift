@@ -1,0 +1,264 @@
+import Foundation
+import RelayCore
+
+extension RelayConfiguration {
+    /// Reads, decodes and checks a config file, reporting every problem at once.
+    public static func load(path: String) throws(ConfigErrors) -> RelayConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigErrors(
+                file: path, errors: [ConfigError(path: "", message: "cannot read the file")])
+        }
+        return try parse(data, file: path)
+    }
+
+    /// Decodes and checks config text.
+    /// - Parameter file: named in the errors.
+    public static func parse(_ data: Data, file: String?) throws(ConfigErrors) -> RelayConfiguration {
+        let decoder = JSONDecoder()
+        decoder.allowsJSON5 = true
+        let tree: JSONValue
+        do {
+            tree = try decoder.decode(JSONValue.self, from: data)
+        } catch {
+            throw ConfigErrors(
+                file: file,
+                errors: [ConfigError(path: "", message: "not valid JSON5: \(jsonErrorDetail(error))")])
+        }
+
+        var errors = unknownKeys(in: tree)
+        do {
+            let configuration = try decoder.decode(RelayConfiguration.self, from: data)
+            errors += configuration.problems()
+            if errors.isEmpty { return configuration }
+        } catch let error as DecodingError {
+            errors.append(describe(error))
+        } catch {
+            errors.append(ConfigError(path: "", message: "\(error)"))
+        }
+        throw ConfigErrors(file: file, errors: errors)
+    }
+
+    /// Everything wrong with a decoded config: values out of range, rules that cannot work.
+    public func problems() -> [ConfigError] {
+        var errors: [ConfigError] = []
+        func problem(_ path: String, _ message: String) {
+            errors.append(ConfigError(path: path, message: message))
+        }
+
+        if ListenAddress(listen) == nil {
+            problem("listen", "'\(listen)' is not host:port, e.g. 127.0.0.1:8080")
+        }
+        if journal.isEmpty { problem("journal", "must name a file") }
+        if http.maxBodyBytes < 1024 { problem("http.max_body_bytes", "must be at least 1024") }
+        if http.maxConnections < 1 { problem("http.max_connections", "must be at least 1") }
+
+        if pages.isEmpty {
+            problem("pages", "no page is mapped to a dataset; add {page_id, dataset} entries")
+        }
+        var seenPages: Set<String> = []
+        for (index, page) in pages.enumerated() {
+            if !isDigits(page.pageID) {
+                problem("pages[\(index)].page_id", "'\(page.pageID)' is not a numeric page id")
+            }
+            if !isDigits(page.dataset) {
+                problem("pages[\(index)].dataset", "'\(page.dataset)' is not a numeric dataset id")
+            }
+            if !seenPages.insert(page.pageID).inserted {
+                problem("pages[\(index)].page_id", "page \(page.pageID) is mapped twice")
+            }
+        }
+
+        if URLComponents(string: capi.graphURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            problem("capi.graph_url", "'\(capi.graphURL)' is not an http(s) URL")
+        }
+        if capi.apiVersion.range(of: #"^v[0-9]+\.[0-9]+$"#, options: .regularExpression) == nil {
+            problem("capi.api_version", "'\(capi.apiVersion)' is not a Graph version like v25.0")
+        }
+        if !(1...1000).contains(capi.batchSize) {
+            problem("capi.batch_size", "\(capi.batchSize) is outside 1…1000 (Meta's limit)")
+        }
+        if capi.flushIntervalSeconds <= 0 { problem("capi.flush_interval_seconds", "must be > 0") }
+        if capi.timeoutSeconds <= 0 { problem("capi.timeout_seconds", "must be > 0") }
+        if capi.maxAttempts < 1 { problem("capi.max_attempts", "must be at least 1") }
+
+        if let crm {
+            if URLComponents(string: crm.url)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+                problem("crm.url", "'\(crm.url)' is not an http(s) URL")
+            }
+            if crm.timeoutSeconds <= 0 { problem("crm.timeout_seconds", "must be > 0") }
+        }
+        if dedupe.windowHours < 48 {
+            problem(
+                "dedupe.window_hours",
+                "\(dedupe.windowHours) is below 48, Meta's own dedupe window; use 48 or more")
+        }
+
+        if rules.isEmpty {
+            problem("rules", "no rules: nothing would become a conversion")
+        }
+        var seenRules: Set<String> = []
+        for (index, rule) in rules.enumerated() {
+            let path = "rules[\(index)]"
+            if rule.name.isEmpty { problem("\(path).name", "must not be empty") }
+            if !seenRules.insert(rule.name).inserted {
+                problem("\(path).name", "rule name '\(rule.name)' is used twice")
+            }
+            if rule.event.isEmpty { problem("\(path).event", "must name an event") }
+            if rule.when.isEmpty { problem("\(path).when", "has no condition") }
+            if let currency = rule.currency,
+                currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isLetter })
+            {
+                problem("\(path).currency", "'\(currency)' is not a 3-letter ISO 4217 code")
+            }
+            if let pattern = rule.when.text,
+                (try? NSRegularExpression(pattern: pattern)) == nil
+            {
+                problem("\(path).when.text", "'\(pattern)' is not a valid regular expression")
+            }
+        }
+
+        for (path, source) in secretSources where source.env == nil && source.file == nil {
+            problem(path, "names neither env nor file")
+        }
+        return errors
+    }
+
+    /// Every secret the config names, by key path.
+    var secretSources: [(String, SecretSource)] {
+        var sources = [
+            ("messenger.app_secret", messenger.appSecret),
+            ("messenger.verify_token", messenger.verifyToken),
+            ("capi.access_token", capi.accessToken),
+        ]
+        if let crm { sources.append(("crm.secret", crm.secret)) }
+        return sources
+    }
+
+    /// Page id → dataset id.
+    public var datasets: [String: String] {
+        Dictionary(pages.map { ($0.pageID, $0.dataset) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private func isDigits(_ value: String) -> Bool {
+        !value.isEmpty && value.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    // MARK: Unknown keys
+
+    /// Keys the relay does not know, which would otherwise be ignored without a word: a
+    /// mistyped `flush_intervall_seconds` must not silently keep the default.
+    private static func unknownKeys(in tree: JSONValue) -> [ConfigError] {
+        let secret = ["env", "file"]
+        let schema: [String: [String]] = [
+            "": CodingKeys.allCases.map(\.rawValue),
+            "http": HTTPLimits.CodingKeys.allCases.map(\.rawValue),
+            "messenger": Messenger.CodingKeys.allCases.map(\.rawValue),
+            "messenger.app_secret": secret,
+            "messenger.verify_token": secret,
+            "pages[]": PageMapping.CodingKeys.allCases.map(\.rawValue),
+            "capi": CAPI.CodingKeys.allCases.map(\.rawValue),
+            "capi.access_token": secret,
+            "crm": CRM.CodingKeys.allCases.map(\.rawValue),
+            "crm.secret": secret,
+            "dedupe": Dedupe.CodingKeys.allCases.map(\.rawValue),
+            "rules[]": MappingRule.configKeys,
+            "rules[].when": MappingRule.Conditions.configKeys,
+        ]
+
+        var errors: [ConfigError] = []
+        func walk(_ node: JSONValue, schemaPath: String, path: String) {
+            if let array = node.arrayValue {
+                for (index, element) in array.enumerated() {
+                    walk(element, schemaPath: schemaPath + "[]", path: "\(path)[\(index)]")
+                }
+                return
+            }
+            guard let object = node.objectValue, let known = schema[schemaPath] else {
+                return
+            }
+            for key in object.keys.sorted() {
+                let childPath = path.isEmpty ? key : "\(path).\(key)"
+                guard known.contains(key) else {
+                    errors.append(
+                        ConfigError(
+                            path: childPath,
+                            message: "unknown key; expected one of \(known.joined(separator: ", "))"))
+                    continue
+                }
+                let childSchema = schemaPath.isEmpty ? key : "\(schemaPath).\(key)"
+                if key != "custom_data" { walk(object[key]!, schemaPath: childSchema, path: childPath) }
+            }
+        }
+        walk(tree, schemaPath: "", path: "")
+        return errors
+    }
+
+    private static func describe(_ error: DecodingError) -> ConfigError {
+        func path(_ context: DecodingError.Context) -> String {
+            var out = ""
+            for key in context.codingPath {
+                if let index = key.intValue {
+                    out += "[\(index)]"
+                } else {
+                    out += out.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
+            }
+            return out
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return ConfigError(path: path(context), message: "expected \(typeName(type))")
+        case .valueNotFound(let type, let context):
+            return ConfigError(path: path(context), message: "expected \(typeName(type)), got null")
+        case .keyNotFound(let key, let context):
+            let parent = path(context)
+            return ConfigError(
+                path: parent.isEmpty ? key.stringValue : "\(parent).\(key.stringValue)",
+                message: "is required")
+        case .dataCorrupted(let context):
+            return ConfigError(path: path(context), message: context.debugDescription)
+        @unknown default:
+            return ConfigError(path: "", message: "cannot decode the config")
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type: "an integer"
+        case is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        default: "a value of another shape"
+        }
+    }
+
+    private static func jsonErrorDetail(_ error: Error) -> String {
+        if case .dataCorrupted(let context) = error as? DecodingError {
+            return context.underlyingError.map { ($0 as NSError).debugDescriptionText }
+                ?? context.debugDescription
+        }
+        return "syntax error"
+    }
+}
+
+/// A `host:port` pair to listen on.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: UInt16
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...])
+        else { return nil }
+        let host = String(text[..<colon])
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+}
+
+extension NSError {
+    /// Foundation's parser explains a syntax error (with its line) in the debug description.
+    fileprivate var debugDescriptionText: String {
+        (userInfo[NSDebugDescriptionErrorKey] as? String) ?? localizedDescription
+    }
+}

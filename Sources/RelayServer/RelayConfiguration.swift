@@ -1,0 +1,197 @@
+import Foundation
+import RelayCore
+
+/// The relay's config file: JSON with comments (JSON5), keys in snake_case.
+///
+/// Every field but `pages` and `rules` has a default, so a small config stays small. Secrets
+/// are never in the file: it names where each one comes from (`SecretSource`).
+public struct RelayConfiguration: Sendable, Equatable, Codable {
+    /// `host:port` for `serve`.
+    public var listen: String = "127.0.0.1:8080"
+    /// The SQLite journal file.
+    public var journal: String = "capi-relay.sqlite"
+    public var http: HTTPLimits = HTTPLimits()
+    public var messenger: Messenger = Messenger()
+    /// Page → dataset; several pages may share a dataset.
+    public var pages: [PageMapping] = []
+    public var capi: CAPI = CAPI()
+    /// Absent: conversions are not posted to any CRM.
+    public var crm: CRM?
+    public var dedupe: Dedupe = Dedupe()
+    public var rules: [MappingRule] = []
+
+    public init() {}
+
+    public struct HTTPLimits: Sendable, Equatable, Codable {
+        public var maxBodyBytes: Int = 1 << 20
+        public var maxHeaderBytes: Int = 16 * 1024
+        public var headerTimeoutSeconds: Double = 10
+        public var bodyTimeoutSeconds: Double = 30
+        public var maxConnections: Int = 1024
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maxBodyBytes = "max_body_bytes"
+            case maxHeaderBytes = "max_header_bytes"
+            case headerTimeoutSeconds = "header_timeout_seconds"
+            case bodyTimeoutSeconds = "body_timeout_seconds"
+            case maxConnections = "max_connections"
+        }
+    }
+
+    public struct Messenger: Sendable, Equatable, Codable {
+        public var appSecret = SecretSource(env: "CAPI_RELAY_APP_SECRET")
+        public var verifyToken = SecretSource(env: "CAPI_RELAY_VERIFY_TOKEN")
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case appSecret = "app_secret"
+            case verifyToken = "verify_token"
+        }
+    }
+
+    public struct PageMapping: Sendable, Equatable, Codable {
+        public var pageID: String
+        public var dataset: String
+
+        public init(pageID: String, dataset: String) {
+            self.pageID = pageID
+            self.dataset = dataset
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case pageID = "page_id"
+            case dataset
+        }
+    }
+
+    public struct CAPI: Sendable, Equatable, Codable {
+        public var graphURL = "https://graph.facebook.com"
+        public var apiVersion = "v25.0"
+        public var accessToken = SecretSource(env: "CAPI_RELAY_ACCESS_TOKEN")
+        /// Sign requests with `appsecret_proof`, from the Messenger app secret.
+        public var appsecretProof = true
+        public var testEventCode: String?
+        public var partnerAgent: String? = "capi-relay"
+        public var batchSize = 1000
+        public var flushIntervalSeconds = 1.0
+        public var timeoutSeconds = 1.5
+        public var maxAttempts = 12
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case graphURL = "graph_url"
+            case apiVersion = "api_version"
+            case accessToken = "access_token"
+            case appsecretProof = "appsecret_proof"
+            case testEventCode = "test_event_code"
+            case partnerAgent = "partner_agent"
+            case batchSize = "batch_size"
+            case flushIntervalSeconds = "flush_interval_seconds"
+            case timeoutSeconds = "timeout_seconds"
+            case maxAttempts = "max_attempts"
+        }
+    }
+
+    public struct CRM: Sendable, Equatable, Codable {
+        public var url: String
+        public var secret = SecretSource(env: "CAPI_RELAY_CRM_SECRET")
+        public var timeoutSeconds = 5.0
+        public var flushIntervalSeconds = 1.0
+        public var maxAttempts = 12
+
+        public init(url: String) {
+            self.url = url
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case url, secret
+            case timeoutSeconds = "timeout_seconds"
+            case flushIntervalSeconds = "flush_interval_seconds"
+            case maxAttempts = "max_attempts"
+        }
+    }
+
+    public struct Dedupe: Sendable, Equatable, Codable {
+        /// Hours; never below 48, Meta's own dedupe window.
+        public var windowHours: Double = 168
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case windowHours = "window_hours"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, journal, http, messenger, pages, capi, crm, dedupe, rules
+    }
+}
+
+// Decoding with defaults: a key that is absent keeps the default above.
+extension RelayConfiguration {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? listen
+        journal = try c.decodeIfPresent(String.self, forKey: .journal) ?? journal
+        http = try c.decodeIfPresent(HTTPLimits.self, forKey: .http) ?? http
+        messenger = try c.decodeIfPresent(Messenger.self, forKey: .messenger) ?? messenger
+        pages = try c.decodeIfPresent([PageMapping].self, forKey: .pages) ?? pages
+        capi = try c.decodeIfPresent(CAPI.self, forKey: .capi) ?? capi
+        crm = try c.decodeIfPresent(CRM.self, forKey: .crm)
+        dedupe = try c.decodeIfPresent(Dedupe.self, forKey: .dedupe) ?? dedupe
+        rules = try c.decodeIfPresent([MappingRule].self, forKey: .rules) ?? rules
+    }
+}
+
+extension RelayConfiguration.HTTPLimits {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? maxBodyBytes
+        maxHeaderBytes = try c.decodeIfPresent(Int.self, forKey: .maxHeaderBytes) ?? maxHeaderBytes
+        headerTimeoutSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .headerTimeoutSeconds) ?? headerTimeoutSeconds
+        bodyTimeoutSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .bodyTimeoutSeconds) ?? bodyTimeoutSeconds
+        maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? maxConnections
+    }
+}
+
+extension RelayConfiguration.Messenger {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        appSecret = try c.decodeIfPresent(SecretSource.self, forKey: .appSecret) ?? appSecret
+        verifyToken = try c.decodeIfPresent(SecretSource.self, forKey: .verifyToken) ?? verifyToken
+    }
+}
+
+extension RelayConfiguration.CAPI {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        graphURL = try c.decodeIfPresent(String.self, forKey: .graphURL) ?? graphURL
+        apiVersion = try c.decodeIfPresent(String.self, forKey: .apiVersion) ?? apiVersion
+        accessToken = try c.decodeIfPresent(SecretSource.self, forKey: .accessToken) ?? accessToken
+        appsecretProof = try c.decodeIfPresent(Bool.self, forKey: .appsecretProof) ?? appsecretProof
+        testEventCode = try c.decodeIfPresent(String.self, forKey: .testEventCode)
+        partnerAgent = try c.decodeIfPresent(String.self, forKey: .partnerAgent) ?? partnerAgent
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
+        flushIntervalSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .flushIntervalSeconds) ?? flushIntervalSeconds
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
+        maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? maxAttempts
+    }
+}
+
+extension RelayConfiguration.CRM {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        url = try c.decode(String.self, forKey: .url)
+        secret = try c.decodeIfPresent(SecretSource.self, forKey: .secret) ?? secret
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
+        flushIntervalSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .flushIntervalSeconds) ?? flushIntervalSeconds
+        maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? maxAttempts
+    }
+}
+
+extension RelayConfiguration.Dedupe {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        windowHours = try c.decodeIfPresent(Double.self, forKey: .windowHours) ?? windowHours
+    }
+}
