@@ -42,14 +42,14 @@ let package = Package(
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
         .testTarget(name: "RelayHTTPTests", dependencies: ["RelayHTTP"]),
-        .testTarget(name: "RelayIngestTests", dependencies: ["RelayIngest"]),
+        .testTarget(
+            name: "RelayIngestTests", dependencies: ["RelayIngest"], exclude: ["Fixtures"]),
         .testTarget(name: "RelayJournalTests", dependencies: ["RelayJournal"]),
         .testTarget(name: "RelaySandboxTests", dependencies: ["RelaySandbox"]),
         .testTarget(name: "RelayCommandLineTests", dependencies: ["RelayCommandLine"]),
         .testTarget(
             name: "RelayServerTests",
-            dependencies: ["RelayServer", "RelaySandbox"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["RelayServer", "RelaySandbox"]
         ),
     ]
 )
