@@ -1,0 +1,198 @@
+import Foundation
+import RelayCore
+import RelayDelivery
+import RelayJournal
+import RelaySandbox
+import Synchronization
+
+/// How `capi-relay demo` runs.
+public struct DemoOptions: Sendable {
+    /// Stop after this many funnel steps (messaging items, redeliveries not counted); nil runs
+    /// until interrupted.
+    public var events: Int?
+    public var seed: UInt64
+    /// Concurrent webhook senders, so that requests share journal commits as in production.
+    public var senders: Int = 4
+    /// The share of webhook posts Meta "redelivers".
+    public var redeliveryRate: Double = 0.1
+    /// The share of posts that batch several entries.
+    public var batchRate: Double = 0.25
+    /// Keep the temporary journal and sandbox record instead of deleting them.
+    public var keepFiles: Bool = false
+    /// Whether output goes to a terminal (the live line is then redrawn in place).
+    public var isTerminal: Bool
+
+    public init(events: Int?, seed: UInt64, isTerminal: Bool) {
+        self.events = events
+        self.seed = seed
+        self.isTerminal = isTerminal
+    }
+}
+
+/// What a demo run added up to.
+public struct DemoTotals: Sendable, Equatable {
+    public var journal: JournalCounters
+    /// Webhook posts made, redeliveries included.
+    public var posts: Int
+    /// Posts the relay did not answer 200.
+    public var refusedPosts: Int
+    public var sandboxAcceptedEvents: Int
+    public var sandboxRejectedRequests: Int
+    public var sandboxCRMPosts: Int
+
+    /// received = conversions + non-conversions.
+    public var receivedAddsUp: Bool {
+        journal.received == journal.conversions + journal.notConversions
+    }
+
+    /// conversions = sent + dedupe hits + expired + failed.
+    public var conversionsAddUp: Bool {
+        journal.conversions
+            == journal.capiSent + journal.dedupeHits + journal.capiExpired + journal.capiFailed
+    }
+}
+
+/// Set by SIGINT/SIGTERM while a demo runs; read by its loops.
+let demoStopRequested = Atomic<Bool>(false)
+
+/// The main job on embedded defaults: a sandbox standing in for Meta and the CRM, a relay on a
+/// temporary journal, and a generator playing a Messenger funnel into it.
+public enum Demo {
+    public static func run(
+        _ options: DemoOptions, logger: Logger, print: @escaping @Sendable (String) -> Void
+    ) throws -> DemoTotals {
+        installStopHandlers()
+
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("capi-relay-demo-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer {
+            if !options.keepFiles { try? FileManager.default.removeItem(at: directory) }
+        }
+
+        // Secrets exist only in this process: random, never printed, never on a command line.
+        let secrets = RelaySecrets(
+            appSecret: Crypto.hex(Crypto.randomBytes(16)),
+            verifyToken: Crypto.hex(Crypto.randomBytes(8)),
+            accessToken: "demo-" + Crypto.hex(Crypto.randomBytes(16)),
+            crmSecret: Crypto.hex(Crypto.randomBytes(16)))
+
+        var sandboxConfiguration = SandboxConfiguration()
+        sandboxConfiguration.recordPath = directory.appendingPathComponent("sandbox.jsonl").path
+        sandboxConfiguration.expectedAccessToken = secrets.accessToken
+        sandboxConfiguration.appSecret = secrets.appSecret
+        sandboxConfiguration.crmSecret = secrets.crmSecret
+        let sandbox = Sandbox(configuration: sandboxConfiguration)
+        try sandbox.start()
+        defer { sandbox.stop() }
+
+        var configuration = try RelayConfiguration.parse(
+            Data(ExampleConfiguration.text.utf8), file: "embedded example")
+        configuration.listen = "127.0.0.1:0"
+        configuration.journal = directory.appendingPathComponent("journal.sqlite").path
+        configuration.capi.graphURL = "http://127.0.0.1:\(sandbox.port)"
+        configuration.capi.flushIntervalSeconds = 0.2
+        configuration.crm?.url = "http://127.0.0.1:\(sandbox.port)\(sandboxConfiguration.crmPath)"
+        configuration.crm?.flushIntervalSeconds = 0.2
+
+        let relay = try Relay(configuration: configuration, secrets: secrets, logger: logger)
+        try relay.start()
+        print(
+            "capi-relay demo: relay on 127.0.0.1:\(relay.port), sandbox (Graph API and CRM) on"
+                + " 127.0.0.1:\(sandbox.port)")
+        print("journal \(configuration.journal)" + (options.keepFiles ? "" : " (deleted at exit)"))
+        print(
+            options.events.map { "playing \($0) funnel steps; Ctrl-C stops early" }
+                ?? "playing a Messenger funnel until Ctrl-C")
+
+        // Play the funnel from several senders while a line of totals keeps the operator
+        // informed.
+        let player = FunnelPlayer(
+            options: options, relayPort: relay.port, appSecret: secrets.appSecret)
+        let done = DispatchGroup()
+        for index in 0..<options.senders {
+            done.enter()
+            let sender = Thread {
+                player.runSender(index)
+                done.leave()
+            }
+            sender.name = "demo-sender-\(index)"
+            sender.start()
+        }
+
+        var lastLine = ""
+        while done.wait(timeout: .now() + 0.5) == .timedOut {
+            lastLine = liveLine(relay, options: options, print: print, previous: lastLine)
+        }
+
+        // Let delivery finish: everything accepted is either sent, a dedupe hit, expired or
+        // failed before the totals are read.
+        relay.flush()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let counters = try relay.journal.counters()
+            if counters.capiPending == 0 && counters.crmPending == 0 { break }
+            lastLine = liveLine(relay, options: options, print: print, previous: lastLine)
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        if options.isTerminal { Demo.write("\n") }
+
+        let journalCounters = try relay.journal.counters()
+        relay.stop()
+        let records = sandbox.records
+        return DemoTotals(
+            journal: journalCounters, posts: player.posts, refusedPosts: player.refusedPosts,
+            sandboxAcceptedEvents: records.filter { $0.kind == "capi" && $0.verdict == "accepted" }
+                .reduce(0) { $0 + ($1.eventsReceived ?? 0) },
+            sandboxRejectedRequests: records.filter { $0.verdict == "rejected" }.count,
+            sandboxCRMPosts: records.filter { $0.kind == "crm" && $0.verdict == "accepted" }.count)
+    }
+
+    /// The totals as the demo prints them at the end.
+    public static func report(_ totals: DemoTotals) -> String {
+        let j = totals.journal
+        func mark(_ ok: Bool) -> String { ok ? "adds up" : "DOES NOT ADD UP" }
+        return """
+            Totals
+              webhook posts     \(totals.posts) (\(totals.refusedPosts) refused by the relay)
+              received          \(j.received) = conversions \(j.conversions) + non-conversions \
+            \(j.notConversions)   [\(mark(totals.receivedAddsUp))]
+              conversions       \(j.conversions) = sent \(j.capiSent) + dedupe hits \(j.dedupeHits) \
+            + expired \(j.capiExpired) + failed \(j.capiFailed)   [\(mark(totals.conversionsAddUp))]
+              still pending     CAPI \(j.capiPending), CRM \(j.crmPending)
+              CRM               \(j.crmSent) sent, \(j.crmFailed) failed
+              sandbox           \(totals.sandboxAcceptedEvents) events accepted, \
+            \(totals.sandboxCRMPosts) CRM posts, \(totals.sandboxRejectedRequests) requests rejected
+            """
+    }
+
+    private static func liveLine(
+        _ relay: Relay, options: DemoOptions, print: @Sendable (String) -> Void, previous: String
+    ) -> String {
+        guard let c = try? relay.journal.counters() else { return previous }
+        let line = "received \(c.received)  conversions \(c.conversions)  dedupe hits \(c.dedupeHits)"
+            + "  sent \(c.capiSent)  failed \(c.capiFailed)  expired \(c.capiExpired)"
+            + "  pending \(c.capiPending)  crm \(c.crmSent)"
+        guard line != previous else { return previous }
+        // On a terminal the line is redrawn in place; in a log, each change is a new line.
+        if options.isTerminal {
+            Demo.write("\r\u{1B}[K" + line)
+        } else {
+            print(line)
+        }
+        return line
+    }
+
+    private static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    private static func installStopHandlers() {
+        demoStopRequested.store(false, ordering: .relaxed)
+        let handler: @convention(c) (Int32) -> Void = { _ in
+            demoStopRequested.store(true, ordering: .relaxed)
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+}

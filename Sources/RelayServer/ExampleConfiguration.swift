@@ -1,0 +1,89 @@
+/// The complete, commented config that `capi-relay config example` prints and the README shows.
+///
+/// The demo runs on it too (with its own journal, addresses and secrets), so the example is
+/// exercised on every demo run and by a test that checks it passes `config check`.
+public enum ExampleConfiguration {
+    public static let text = #"""
+        // capi-relay config: JSON with comments. Secrets are never written here: each one names
+        // the environment variable (env) or file (file) it is read from.
+        {
+          // Where `capi-relay serve` listens. Put a TLS reverse proxy in front: Meta requires
+          // HTTPS with a valid certificate for webhooks.
+          "listen": "127.0.0.1:8080",
+
+          // The journal: every accepted webhook, every conversion and every delivery attempt.
+          "journal": "capi-relay.sqlite",
+
+          "http": {
+            "max_body_bytes": 1048576,      // larger bodies get 413
+            "max_header_bytes": 16384,      // larger headers get 431
+            "header_timeout_seconds": 10,
+            "body_timeout_seconds": 30,
+            "max_connections": 1024
+          },
+
+          "messenger": {
+            // Signs every webhook (X-Hub-Signature-256) and, by default, every CAPI request.
+            "app_secret": { "env": "CAPI_RELAY_APP_SECRET" },
+            // The token typed into the App Dashboard's webhook settings.
+            "verify_token": { "env": "CAPI_RELAY_VERIFY_TOKEN" }
+          },
+
+          // Which dataset (pixel id) each page's conversions go to. Pages may share one.
+          "pages": [
+            { "page_id": "104857600000001", "dataset": "880000000000001" },
+            { "page_id": "104857600000002", "dataset": "880000000000001" }
+          ],
+
+          "capi": {
+            "graph_url": "https://graph.facebook.com",
+            "api_version": "v25.0",
+            // A system-user token with the page_events permission.
+            "access_token": { "env": "CAPI_RELAY_ACCESS_TOKEN" },
+            "appsecret_proof": true,         // add appsecret_proof from the app secret
+            // "test_event_code": "TEST12345", // while testing in Events Manager only
+            "partner_agent": "capi-relay",
+            "batch_size": 1000,              // Meta's limit per request
+            "flush_interval_seconds": 1,     // events arriving meanwhile share a batch
+            "timeout_seconds": 1.5,          // Meta's recommended request timeout
+            "max_attempts": 12
+          },
+
+          // Optional: every conversion is also posted, signed, to the CRM.
+          "crm": {
+            "url": "http://127.0.0.1:9090/crm",
+            "secret": { "env": "CAPI_RELAY_CRM_SECRET" },
+            "timeout_seconds": 5
+          },
+
+          // A repeat of (dataset, event_name, event_id) inside the window is a dedupe hit and
+          // is never sent again. Meta does not dedupe business-messaging events itself.
+          "dedupe": { "window_hours": 168 },
+
+          // Rules are tried in order; the first match makes the conversion. Payloads may carry
+          // parameters after a bar: PURCHASE|value=120.00|currency=USD|event_id=ord-123.
+          "rules": [
+            { "name": "guide-lead", "when": { "quick_reply": "LEAD_GUIDE_YES" }, "event": "Lead" },
+            { "name": "book-call", "when": { "postback": "BOOK_CALL" }, "event": "Schedule" },
+            {
+              "name": "purchase",
+              "when": { "postback": "PURCHASE" },
+              "event": "Purchase",
+              "currency": "USD"
+            },
+            {
+              "name": "callback-request",
+              "when": { "text": "(?i)\\b(call me|call back|callback)\\b" },
+              "event": "CallbackRequested"
+            },
+            { "name": "tips-optin", "when": { "optin": "CONSENT_MARKETING" }, "event": "Subscribe" },
+            {
+              "name": "newsletter-chat",
+              "when": { "referral_source": "SHORTLINK", "referral_ref": "newsletter_*" },
+              "event": "NewsletterChat",
+              "custom_data": { "content_category": "newsletter" }
+            }
+          ]
+        }
+        """#
+}

@@ -1,0 +1,185 @@
+import Foundation
+import RelayCommandLine
+import RelayCore
+import RelaySandbox
+import RelayServer
+
+/// Runs a parsed command and returns its exit code.
+enum CommandRunner {
+    static func run(_ command: ParsedCommand) -> Int32 {
+        switch command.path {
+        case ["serve"]: return serve(command)
+        case ["sandbox"]: return sandbox(command)
+        case ["demo"]: return demo(command)
+        case ["config", "example"]:
+            print(ExampleConfiguration.text)
+            return ExitCode.success.rawValue
+        case ["config", "check"]: return checkConfig(command)
+        default:
+            fail("no handler for '\(command.path.joined(separator: " "))'")
+            return ExitCode.usage.rawValue
+        }
+    }
+
+    // MARK: serve
+
+    private static func serve(_ command: ParsedCommand) -> Int32 {
+        guard let level = logLevel(command.string("log-level") ?? "info") else {
+            fail("Option '--log-level' expects trace, debug, info, notice, warning or error.")
+            return ExitCode.usage.rawValue
+        }
+        let logger = stderrLogger(level: level)
+        let file = command.string("config") ?? "capi-relay.json"
+
+        let configuration: RelayConfiguration
+        let secrets: RelaySecrets
+        do {
+            configuration = try RelayConfiguration.load(path: file)
+            secrets = try RelaySecrets.resolve(
+                configuration, environment: ProcessInfo.processInfo.environment, file: file)
+        } catch {
+            fail(error.description)
+            return ExitCode.config.rawValue
+        }
+
+        var listen: ListenAddress?
+        if let text = command.string("listen") {
+            guard let address = ListenAddress(text) else {
+                fail("Option '--listen' expects host:port, got '\(text)'.")
+                return ExitCode.usage.rawValue
+            }
+            listen = address
+        }
+
+        let relay: Relay
+        do {
+            relay = try Relay(
+                configuration: configuration, secrets: secrets, logger: logger,
+                listenOverride: listen)
+            try relay.start()
+        } catch {
+            fail("cannot start the relay: \(error)")
+            return ExitCode.failure
+        }
+
+        waitForStopSignal()
+        logger.notice("stop requested; finishing in-flight work")
+        relay.stop()
+        return ExitCode.success.rawValue
+    }
+
+    // MARK: sandbox
+
+    private static func sandbox(_ command: ParsedCommand) -> Int32 {
+        let text = command.string("listen") ?? "127.0.0.1:9090"
+        guard let address = ListenAddress(text) else {
+            fail("Option '--listen' expects host:port, got '\(text)'.")
+            return ExitCode.usage.rawValue
+        }
+        let environment = ProcessInfo.processInfo.environment
+        func secret(_ name: String) -> String? {
+            environment[name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+
+        var configuration = SandboxConfiguration()
+        configuration.host = address.host
+        configuration.port = address.port
+        configuration.recordPath = command.string("record")
+        configuration.expectedAccessToken = secret("CAPI_RELAY_ACCESS_TOKEN")
+        configuration.appSecret = secret("CAPI_RELAY_APP_SECRET")
+        configuration.crmSecret = secret("CAPI_RELAY_CRM_SECRET")
+        let sandbox = Sandbox(configuration: configuration)
+        do {
+            try sandbox.start()
+        } catch {
+            fail("cannot start the sandbox: \(error)")
+            return ExitCode.failure
+        }
+        let logger = stderrLogger(level: .info)
+        logger.notice(
+            "sandbox listening",
+            [("address", "\(address.host):\(sandbox.port)"),
+             ("record", configuration.recordPath ?? "none"),
+             ("graph_path", "/{version}/{dataset}/events"), ("crm_path", configuration.crmPath)])
+        waitForStopSignal()
+        sandbox.stop()
+        return ExitCode.success.rawValue
+    }
+
+    // MARK: demo
+
+    private static func demo(_ command: ParsedCommand) -> Int32 {
+        if let events = command.int("events"), events < 1 {
+            fail("Option '--events' expects a positive number, got '\(events)'.")
+            return ExitCode.usage.rawValue
+        }
+        var options = DemoOptions(
+            events: command.int("events"), seed: UInt64(max(command.int("seed") ?? 1, 0)),
+            isTerminal: isatty(STDOUT_FILENO) == 1)
+        options.keepFiles = command.flag("keep-files")
+
+        do {
+            let totals = try Demo.run(options, logger: stderrLogger(level: .warning)) { line in
+                print(line)
+            }
+            print(Demo.report(totals))
+            return totals.receivedAddsUp && totals.conversionsAddUp
+                ? ExitCode.success.rawValue : ExitCode.failure
+        } catch {
+            fail("demo failed: \(error)")
+            return ExitCode.failure
+        }
+    }
+
+    // MARK: config check
+
+    private static func checkConfig(_ command: ParsedCommand) -> Int32 {
+        let file = command.positional("file") ?? "capi-relay.json"
+        do {
+            _ = try RelayConfiguration.load(path: file)
+            print("\(file): ok")
+            return ExitCode.success.rawValue
+        } catch {
+            fail(error.description)
+            return ExitCode.config.rawValue
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func fail(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    private static func logLevel(_ name: String) -> Logger.Level? {
+        Logger.Level.allCases.first { $0.name == name }
+    }
+
+    private static func stderrLogger(level: Logger.Level) -> Logger {
+        Logger(level: level) { level, message, metadata in
+            let line = Logger.logfmt(
+                time: Date(), level: level, message: message, metadata: metadata)
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    /// Blocks until SIGTERM or SIGINT.
+    private static func waitForStopSignal() {
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        stop.wait()
+        sources.forEach { $0.cancel() }
+    }
+}
+
+extension ExitCode {
+    /// A failure that is neither a usage nor a config error.
+    static var failure: Int32 { 1 }
+}

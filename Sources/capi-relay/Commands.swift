@@ -1,0 +1,83 @@
+import RelayCommandLine
+
+/// Every command and option of `capi-relay`, declared once: parsing and `--help` both come
+/// from here.
+enum Commands {
+    static let version = "capi-relay 0.1.0"
+
+    static let root = CommandDeclaration(
+        group: "capi-relay",
+        abstract: "Server-side conversions for chat-driven ad funnels.",
+        discussion: """
+            Messenger webhooks, bot and CRM events become deduplicated Conversions API \
+            events with one event_id shared by the pixel, CAPI and the CRM. Secrets come \
+            from environment variables or files named in the config, never from the \
+            command line.
+            """,
+        subcommands: [serve, sandbox, demo, config])
+
+    static let serve = CommandDeclaration(
+        "serve",
+        abstract: "Run the relay: receive webhooks, journal them, deliver conversions.",
+        discussion: """
+            Reads the config, then the secrets it names. SIGTERM or Ctrl-C stops intake, \
+            lets the batch in flight finish and exits 0; pending work resumes on restart.
+            """,
+        options: [
+            .string(
+                "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+                help: "The config file (JSON with comments)."),
+            .string(
+                "listen", valueName: "ADDR",
+                help: "Listen on host:port instead of the config's listen address."),
+            .string(
+                "log-level", valueName: "LEVEL", default: "info",
+                help: "trace, debug, info, notice, warning or error."),
+        ])
+
+    static let sandbox = CommandDeclaration(
+        "sandbox",
+        abstract: "Stand in for the Graph API and a CRM webhook, on loopback.",
+        discussion: """
+            Validates each Conversions API request as strictly as Meta documents and \
+            appends every request and its verdict to a JSON-lines file. Optional checks \
+            read the environment: CAPI_RELAY_ACCESS_TOKEN (the only token accepted), \
+            CAPI_RELAY_APP_SECRET (appsecret_proof required) and CAPI_RELAY_CRM_SECRET (CRM \
+            posts must be signed).
+            """,
+        options: [
+            .string(
+                "listen", valueName: "ADDR", default: "127.0.0.1:9090",
+                help: "host:port to listen on; loopback unless you mean otherwise."),
+            .string(
+                "record", valueName: "FILE", default: "sandbox.jsonl",
+                help: "Append each request and its verdict here."),
+        ])
+
+    static let demo = CommandDeclaration(
+        "demo",
+        abstract: "Run the relay, the sandbox and a Messenger funnel on embedded defaults.",
+        discussion: """
+            Plays ad referrals, chat, leads, bookings and purchases into a relay with a \
+            temporary journal, some webhooks redelivered and some batched, and shows live \
+            totals until Ctrl-C.
+            """,
+        options: [
+            .int("events", valueName: "N", help: "Stop after N funnel steps and print the totals."),
+            .int("seed", valueName: "N", default: 1, help: "Seed for the funnel; same seed, same funnel."),
+            .flag("keep-files", help: "Keep the temporary journal and sandbox record."),
+        ])
+
+    static let config = CommandDeclaration(
+        group: "config",
+        abstract: "Print an example config, or check one.",
+        subcommands: [
+            CommandDeclaration(
+                "example", abstract: "Print a complete, commented config that passes check."),
+            CommandDeclaration(
+                "check", abstract: "Report every problem in a config at once.",
+                arguments: [
+                    .optional("file", valueName: "FILE", help: "The config; capi-relay.json if omitted.")
+                ]),
+        ])
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import RelayServer
+
+@Suite struct RelayConfigurationTests {
+    @Test func theExampleConfigPassesTheCheck() throws {
+        let configuration = try RelayConfiguration.parse(Data(ExampleConfiguration.text.utf8), file: "example")
+        #expect(configuration.pages.count == 2)
+        #expect(Set(configuration.datasets.values) == ["880000000000001"], "two pages share a dataset")
+        #expect(configuration.rules.map(\.event).contains("Purchase"))
+        #expect(configuration.crm?.url == "http://127.0.0.1:9090/crm")
+    }
+
+    @Test func theReadmeShowsTheSameExampleConfig() throws {
+        let readme = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        #expect(text.contains(ExampleConfiguration.text), "README.md must embed `capi-relay config example` verbatim")
+    }
+
+    @Test func missingFieldsKeepTheirDefaults() throws {
+        let text = """
+            { "pages": [{ "page_id": "1", "dataset": "2" }],
+              "rules": [{ "name": "r", "when": { "postback": "X" }, "event": "Lead" }] }
+            """
+        let configuration = try RelayConfiguration.parse(Data(text.utf8), file: nil)
+        #expect(configuration.capi.apiVersion == "v25.0")
+        #expect(configuration.capi.timeoutSeconds == 1.5)
+        #expect(configuration.dedupe.windowHours == 168)
+        #expect(configuration.http.maxBodyBytes == 1 << 20)
+        #expect(configuration.crm == nil)
+    }
+
+    @Test func everyProblemIsReportedAtOnceWithItsKeyPath() {
+        let text = """
+            {
+              // comments are allowed
+              "listen": "nowhere",
+              "pages": [{ "page_id": "abc", "dataset": "2" }],
+              "capi": { "api_version": "25", "batch_size": 5000, "flush_intervall_seconds": 1 },
+              "dedupe": { "window_hours": 24 },
+              "rules": [
+                { "name": "r", "when": {}, "event": "Lead" },
+                { "name": "r", "when": { "text": "(" }, "event": "Lead", "currency": "dollars" }
+              ]
+            }
+            """
+        do {
+            _ = try RelayConfiguration.parse(Data(text.utf8), file: "bad.json")
+            Issue.record("the config must be rejected")
+        } catch {
+            let lines = error.description.split(separator: "\n").map(String.init)
+            let expected = [
+                "bad.json: capi.flush_intervall_seconds: unknown key;",
+                "bad.json: listen: 'nowhere' is not host:port",
+                "bad.json: pages[0].page_id: 'abc' is not a numeric page id",
+                "bad.json: capi.api_version: '25' is not a Graph version like v25.0",
+                "bad.json: capi.batch_size: 5000 is outside 1…1000",
+                "bad.json: dedupe.window_hours: 24.0 is below 48",
+                "bad.json: rules[0].when: has no condition",
+                "bad.json: rules[1].name: rule name 'r' is used twice",
+                "bad.json: rules[1].currency: 'dollars' is not a 3-letter ISO 4217 code",
+                "bad.json: rules[1].when.text: '(' is not a valid regular expression",
+            ]
+            for prefix in expected {
+                #expect(lines.contains { $0.hasPrefix(prefix) }, "missing: \(prefix)\nin:\n\(error)")
+            }
+        }
+    }
+
+    @Test func secretsAreReadFromTheEnvironmentAndMissingOnesAreNamedNotShown() {
+        let configuration = RelayConfiguration()
+        do {
+            _ = try RelaySecrets.resolve(
+                configuration, environment: ["CAPI_RELAY_APP_SECRET": "s3cr3t"], file: "c.json")
+            Issue.record("missing secrets must be reported")
+        } catch {
+            let text = error.description
+            #expect(text.contains("messenger.verify_token: no value in environment variable CAPI_RELAY_VERIFY_TOKEN"))
+            #expect(text.contains("capi.access_token: no value in environment variable CAPI_RELAY_ACCESS_TOKEN"))
+            #expect(!text.contains("s3cr3t"))
+        }
+    }
+
+    @Test func secretsCanComeFromFiles() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
+        try "from-a-file\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try SecretSource(file: file.path).resolve(environment: [:]) == "from-a-file")
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import RelayJournal
+
+/// A sandbox and a relay running as real processes on loopback, with a config and journal in a
+/// temporary directory: what an operator staging against the sandbox would run.
+final class RelayStack: @unchecked Sendable {
+    static let verifyToken = "test-verify-token"
+    static let accessToken = "test-access-token-0123456789"
+    static let crmSecret = "test-crm-secret"
+
+    let directory: URL
+    let sandbox: TestProcess
+    let sandboxPort: UInt16
+    private(set) var relay: TestProcess
+    private(set) var relayPort: UInt16
+
+    var environment: [String: String] {
+        [
+            "CAPI_RELAY_APP_SECRET": MessengerFixture.appSecret,
+            "CAPI_RELAY_VERIFY_TOKEN": RelayStack.verifyToken,
+            "CAPI_RELAY_ACCESS_TOKEN": RelayStack.accessToken,
+            "CAPI_RELAY_CRM_SECRET": RelayStack.crmSecret,
+        ]
+    }
+
+    var configPath: String { directory.appendingPathComponent("capi-relay.json").path }
+    var journalPath: String { directory.appendingPathComponent("journal.sqlite").path }
+    var recordPath: String { directory.appendingPathComponent("sandbox.jsonl").path }
+
+    /// - Parameter flushIntervalSeconds: the relay's delivery tick.
+    init(flushIntervalSeconds: Double = 0.1) throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("relay-stack-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+
+        let sandboxEnvironment = [
+            "CAPI_RELAY_APP_SECRET": MessengerFixture.appSecret,
+            "CAPI_RELAY_ACCESS_TOKEN": RelayStack.accessToken,
+            "CAPI_RELAY_CRM_SECRET": RelayStack.crmSecret,
+        ]
+        let recordPath = directory.appendingPathComponent("sandbox.jsonl").path
+        sandbox = try TestProcess(
+            ["sandbox", "--listen", "127.0.0.1:0", "--record", recordPath],
+            environment: sandboxEnvironment)
+        sandboxPort = try sandbox.waitForPort("sandbox listening")
+
+        let config = """
+            // Written by RelayStack for one test.
+            {
+              "listen": "127.0.0.1:0",
+              "journal": "\(directory.appendingPathComponent("journal.sqlite").path)",
+              "pages": [
+                { "page_id": "104857600000001", "dataset": "880000000000001" },
+                { "page_id": "104857600000002", "dataset": "880000000000001" }
+              ],
+              "capi": {
+                "graph_url": "http://127.0.0.1:\(sandboxPort)",
+                "flush_interval_seconds": \(flushIntervalSeconds),
+                "timeout_seconds": 5
+              },
+              "crm": {
+                "url": "http://127.0.0.1:\(sandboxPort)/crm",
+                "flush_interval_seconds": \(flushIntervalSeconds)
+              },
+              "rules": [
+                { "name": "guide-lead", "when": { "quick_reply": "LEAD_GUIDE_YES" }, "event": "Lead" },
+                { "name": "book-call", "when": { "postback": "BOOK_CALL" }, "event": "Schedule" },
+                { "name": "tips-optin", "when": { "optin": "CONSENT_MARKETING" }, "event": "Subscribe" }
+              ]
+            }
+            """
+        try config.write(toFile: directory.appendingPathComponent("capi-relay.json").path,
+            atomically: true, encoding: .utf8)
+
+        (relay, relayPort) = (try TestProcess([]), 0)
+        try startRelay()
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts (or restarts) `capi-relay serve` on the same config and journal.
+    func startRelay() throws {
+        relay = try TestProcess(["serve", "--config", configPath], environment: environment)
+        relayPort = try relay.waitForPort("relay listening")
+    }
+
+    /// Posts a signed Messenger webhook over real HTTP.
+    func postWebhook(_ body: [UInt8], signature: String? = nil) throws -> RawHTTP.Response {
+        var headers = ["Content-Type": "application/json"]
+        headers["X-Hub-Signature-256"] = signature ?? MessengerFixture.signature(body)
+        return try RawHTTP.post(port: relayPort, path: "/webhooks/messenger", headers: headers, body: body)
+    }
+
+    /// Every line of the sandbox's record file, parsed.
+    func records() throws -> [[String: Any]] {
+        guard let data = FileManager.default.contents(atPath: recordPath) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// The CAPI events the sandbox accepted, in arrival order.
+    func acceptedEvents() throws -> [[String: Any]] {
+        try records().filter { $0["kind"] as? String == "capi" && $0["verdict"] as? String == "accepted" }
+            .flatMap { ($0["events"] as? [[String: Any]]) ?? [] }
+    }
+
+    /// The CRM bodies the sandbox accepted.
+    func acceptedCRMPosts() throws -> [[String: Any]] {
+        try records().filter { $0["kind"] as? String == "crm" && $0["verdict"] as? String == "accepted" }
+            .compactMap { $0["body"] as? [String: Any] }
+    }
+
+    /// The journal's counters, read beside the running relay (WAL allows it).
+    func counters() throws -> JournalCounters {
+        let journal = try SQLiteJournal(path: journalPath)
+        defer { journal.close() }
+        return try journal.counters()
+    }
+
+    func stop() {
+        relay.kill(SIGTERM)
+        _ = try? relay.waitForExit()
+        sandbox.kill(SIGTERM)
+        _ = try? sandbox.waitForExit()
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// A `capi-relay` subcommand running as its own process, as an operator would run it.
+///
+/// Output is collected as it arrives, so a test can wait for a log line (the bound port) and
+/// assert on everything printed (no secret may appear in it).
+final class TestProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var stdoutText = ""
+    /// Guarded by `lock`.
+    private var stderrText = ""
+
+    /// The built `capi-relay` binary, beside the test bundle in the build directory.
+    static var binary: URL {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = runner.deletingLastPathComponent()
+        // The runner may be inside the .xctest bundle directory.
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("capi-relay").path),
+            directory.path != "/"
+        {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("capi-relay")
+    }
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = TestProcess.binary
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            self?.lock.withLock { self?.stdoutText += text }
+        }
+        err.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            self?.lock.withLock { self?.stderrText += text }
+        }
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    var stdout: String { lock.withLock { stdoutText } }
+    var stderr: String { lock.withLock { stderrText } }
+
+    /// Waits until stderr shows a line with `message`, then returns the value of `key` in it.
+    func waitForLog(_ message: String, key: String, timeout: Double = 20) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            for line in stderr.split(separator: "\n") where line.contains("msg=\"\(message)\"") {
+                for field in line.split(separator: " ") where field.hasPrefix("\(key)=") {
+                    return String(field.dropFirst(key.count + 1))
+                }
+            }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw TestFailure("no '\(message)' log line; stderr:\n\(stderr)")
+    }
+
+    /// The port from a `… address=host:port` log line.
+    func waitForPort(_ message: String) throws -> UInt16 {
+        let address = try waitForLog(message, key: "address")
+        guard let port = address.split(separator: ":").last.flatMap({ UInt16($0) }) else {
+            throw TestFailure("no port in \(address)")
+        }
+        return port
+    }
+
+    /// Waits for exit and returns the status.
+    @discardableResult
+    func waitForExit(timeout: Double = 60) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        guard !process.isRunning else {
+            process.terminate()
+            throw TestFailure("process did not exit within \(timeout) s")
+        }
+        // Let the pipes drain what the process wrote last.
+        Thread.sleep(forTimeInterval: 0.1)
+        return process.terminationStatus
+    }
+
+    func kill(_ signalNumber: Int32) {
+        Foundation.kill(process.processIdentifier, signalNumber)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls until `condition` holds or the time runs out.
+func eventually(timeout: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return try condition()
+}
