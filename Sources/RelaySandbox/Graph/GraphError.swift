@@ -45,13 +45,4 @@ public struct GraphError: Error, Sendable, Equatable {
         if let userMessage { members["error_user_msg"] = .string(userMessage) }
         return .object(members)
     }
-
-    /// The whole response body: `{"error":{…,"fbtrace_id":…}}`.
-    public func body(fbtraceID: String) -> JSONValue {
-        guard case .object(var members) = object else {
-            preconditionFailure("GraphError.object must be a JSON object")
-        }
-        members["fbtrace_id"] = .string(fbtraceID)
-        return ["error": .object(members)]
-    }
 }
