@@ -129,10 +129,25 @@ struct CAPIRequestValidatorTests {
         #expect(!error.object.serializedString.contains("the-right-token"))
     }
 
-    @Test func authenticationIsCheckedBeforeTheBody() throws {
+    @Test func tokenInTheQueryIsCheckedBeforeTheBody() throws {
+        let strict = CAPIRequestValidator(expectedAccessToken: "right")
         let request = CAPIRequest(
-            dataset: CAPIFixtures.dataset, body: Array("{nope".utf8), now: CAPIFixtures.now)
-        #expect(validator.validate(request).error?.code == 104)
+            dataset: CAPIFixtures.dataset, query: ["access_token": "wrong"],
+            body: Array("{nope".utf8), now: CAPIFixtures.now
+        )
+        #expect(strict.validate(request).error?.code == 190)
+    }
+
+    @Test func unreadableBodyWithoutAQueryTokenReportsTheBodyNotTheToken() throws {
+        // The token may be inside the broken body; "token required" would send the user
+        // looking in the wrong place.
+        let request = CAPIRequest(
+            dataset: CAPIFixtures.dataset, body: Array(#"{"access_token":"t","data":["#.utf8),
+            now: CAPIFixtures.now
+        )
+        let error = try #require(validator.validate(request).error)
+        #expect(error.code == 100)
+        #expect(error.message.contains("not valid JSON"))
     }
 
     @Test func appsecretProofIsRequiredAndCheckedWhenAnAppSecretIsSet() throws {

@@ -7,8 +7,8 @@ import RelayCore
 /// reference allows a choice, the stricter reading: the sandbox exists to catch what Meta would
 /// refuse before real events are lost to it.
 ///
-/// Checks run in the order Graph appears to apply them: the path, then authentication (so a bad
-/// token is reported even for a malformed body), then the envelope, then every event. The first
+/// Checks run in this order: the path, then authentication (so a bad token in the query is
+/// reported even for a malformed body), then the envelope, then every event. The first
 /// failure decides the answer, and one bad event rejects the whole batch, as Meta does.
 public struct CAPIRequestValidator: Sendable {
     /// Meta's limit on `data` per request.
@@ -40,12 +40,18 @@ public struct CAPIRequestValidator: Sendable {
             return .rejected(error, batch: nil)
         }
 
-        // The body is read before authenticating because the token may be one of its fields;
-        // a body that cannot be read is reported only after the token has been checked.
+        // The body is read before authenticating because the token may be one of its fields.
+        // A body field wins over a query parameter of the same name.
         let body = bodyParameters(contentType: request.contentType, body: request.body)
         var parameters = (try? body.get()) ?? [:]
         for (name, value) in request.query where parameters[name] == nil {
             parameters[name] = .string(value)
+        }
+
+        // An unreadable body may be hiding the token, so "token required" would mislead; it is
+        // reported first only then. With the token in the query, authentication comes first.
+        if case .failure(let error) = body, parameters["access_token"] == nil {
+            return .rejected(error, batch: nil)
         }
         if let error = authenticationError(parameters) {
             return .rejected(error, batch: nil)
