@@ -41,8 +41,19 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 }
 
+/// Two header lists are equal when they hold the same fields in the same order, names compared
+/// without regard to case; tests compare parsed requests this way.
+extension HTTPHeaders: Equatable {
+    public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
+        lhs.fields.count == rhs.fields.count
+            && zip(lhs.fields, rhs.fields).allSatisfy {
+                $0.name.lowercased() == $1.name.lowercased() && $0.value == $1.value
+            }
+    }
+}
+
 /// One parsed HTTP/1.1 request, body complete.
-public struct HTTPRequest: Sendable {
+public struct HTTPRequest: Sendable, Equatable {
     /// The method token as sent, e.g. `GET`.
     public var method: String
     /// The raw request-target, e.g. `/webhooks/messenger?hub.mode=subscribe`.
@@ -73,7 +84,7 @@ public struct HTTPRequest: Sendable {
 }
 
 /// A response to write back. The server adds `Content-Length`, `Date` and `Connection`.
-public struct HTTPResponse: Sendable {
+public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
@@ -102,6 +113,7 @@ public struct HTTPResponse: Sendable {
 /// The reason phrase for a status code, for the status line.
 public func httpReasonPhrase(_ status: Int) -> String {
     switch status {
+    case 100: "Continue"
     case 200: "OK"
     case 201: "Created"
     case 202: "Accepted"
@@ -116,6 +128,7 @@ public func httpReasonPhrase(_ status: Int) -> String {
     case 413: "Content Too Large"
     case 414: "URI Too Long"
     case 415: "Unsupported Media Type"
+    case 417: "Expectation Failed"
     case 422: "Unprocessable Content"
     case 429: "Too Many Requests"
     case 431: "Request Header Fields Too Large"

@@ -1,0 +1,148 @@
+import RelayHTTP
+
+/// What the sandbox will do with one request: the response, and the record to keep first.
+struct SandboxExchange: Sendable {
+    var response: HTTPResponse
+    /// Nil for requests that are not deliveries (health checks, plain 404s).
+    var record: SandboxRecord?
+}
+
+/// Turns a request into a response and a record, with no I/O: the driver (`Sandbox`) does the
+/// recording and responding, so this is tested without sockets.
+///
+/// The steps are route, then validate, then answer. Fault injection (failure rate, chosen
+/// Graph errors, throttling, latency) belongs between routing and validation: a plan would see
+/// the route and either produce an exchange itself or let validation run. Latency would add a
+/// delay to `SandboxExchange` for the driver to honour, since `HTTPResponder` may be called
+/// later from any thread. None of that is built yet.
+struct SandboxHandler: Sendable {
+    var capi: CAPIRequestValidator
+    var crm: CRMRequestValidator
+    var crmPath: String
+
+    /// - Parameters:
+    ///   - time: the server clock, Unix seconds; `event_time` is judged against it.
+    ///   - fbtraceID: the trace ID for this response, injected so that tests can fix it.
+    func exchange(for request: HTTPRequest, time: Double, fbtraceID: String) -> SandboxExchange {
+        let route = SandboxRoute(path: request.path, crmPath: crmPath)
+        let answer = Answer(request: request, time: time, fbtraceID: fbtraceID)
+
+        switch route {
+        case .health:
+            guard request.method == "GET" || request.method == "HEAD" else {
+                return SandboxExchange(response: answer.methodNotAllowed(allow: "GET"), record: nil)
+            }
+            return SandboxExchange(response: .text(200, "ok"), record: nil)
+
+        case .notFound:
+            return SandboxExchange(
+                response: .text(
+                    404,
+                    "not found: \(request.method) \(request.path); the sandbox serves "
+                        + "POST /{version}/{dataset}/events, POST \(crmPath) and GET /healthz"
+                ),
+                record: nil
+            )
+
+        case .unknownGraphPath:
+            let error = GraphError.unsupportedRequest(
+                "\(request.method) \(request.path) is not served", httpStatus: 404
+            )
+            return answer.graphRejection(error, dataset: nil, version: nil, batch: nil)
+
+        case .events(let version, let dataset):
+            guard request.method == "POST" else {
+                let error = GraphError.unsupportedRequest(
+                    "\(request.method) \(request.path) is not served; events are POSTed",
+                    httpStatus: 405
+                )
+                return answer.graphRejection(error, dataset: dataset, version: version, batch: nil)
+            }
+            return answer.events(version: version, dataset: dataset, validator: capi)
+
+        case .crm:
+            guard request.method == "POST" else {
+                return SandboxExchange(
+                    response: answer.methodNotAllowed(allow: "POST"), record: nil)
+            }
+            return answer.crmPost(validator: crm)
+        }
+    }
+}
+
+/// The pieces of one answer, sharing the request, clock and trace ID.
+private struct Answer {
+    let request: HTTPRequest
+    let time: Double
+    let fbtraceID: String
+
+    func events(
+        version: String, dataset: String, validator: CAPIRequestValidator
+    ) -> SandboxExchange {
+        let capiRequest = CAPIRequest(
+            dataset: dataset, apiVersion: version, query: request.query,
+            contentType: request.headers["Content-Type"], body: request.body,
+            now: Int64(time.rounded(.down))
+        )
+        switch validator.validate(capiRequest) {
+        case .accepted(let batch):
+            let record = SandboxRecord(
+                time: time, kind: .capi, method: request.method, path: request.path,
+                dataset: dataset, apiVersion: version, status: 200, verdict: .accepted,
+                eventsReceived: batch.eventsReceived, events: batch.events,
+                testEventCode: batch.testEventCode, partnerAgent: batch.partnerAgent,
+                fbtraceID: fbtraceID
+            )
+            return SandboxExchange(
+                response: GraphResponse.eventsReceived(batch.eventsReceived, fbtraceID: fbtraceID),
+                record: record
+            )
+        case .rejected(let error, let batch):
+            return graphRejection(error, dataset: dataset, version: version, batch: batch)
+        }
+    }
+
+    func graphRejection(
+        _ error: GraphError, dataset: String?, version: String?, batch: CAPIBatch?
+    ) -> SandboxExchange {
+        let record = SandboxRecord(
+            time: time, kind: .capi, method: request.method, path: request.path,
+            dataset: dataset, apiVersion: version, status: error.httpStatus, verdict: .rejected,
+            error: error.object, events: batch?.events, testEventCode: batch?.testEventCode,
+            partnerAgent: batch?.partnerAgent, fbtraceID: fbtraceID
+        )
+        return SandboxExchange(
+            response: GraphResponse.error(error, fbtraceID: fbtraceID), record: record
+        )
+    }
+
+    func crmPost(validator: CRMRequestValidator) -> SandboxExchange {
+        let signature = request.headers[CRMRequestValidator.signatureHeader]
+        switch validator.validate(signature: signature, body: request.body) {
+        case .accepted(let body):
+            let record = SandboxRecord(
+                time: time, kind: .crm, method: request.method, path: request.path, status: 200,
+                verdict: .accepted, body: body
+            )
+            return SandboxExchange(
+                response: .json(200, (["ok": true] as JSONValue).serialized()), record: record)
+        case .rejected(let rejection, let body):
+            let record = SandboxRecord(
+                time: time, kind: .crm, method: request.method, path: request.path,
+                status: rejection.httpStatus, verdict: .rejected,
+                error: ["message": .string(rejection.message)], body: body
+            )
+            return SandboxExchange(
+                response: .json(rejection.httpStatus, rejection.responseBody.serialized()),
+                record: record
+            )
+        }
+    }
+
+    func methodNotAllowed(allow: String) -> HTTPResponse {
+        var response = HTTPResponse.text(
+            405, "method \(request.method) not allowed on \(request.path); use \(allow)")
+        response.headers.add(name: "Allow", value: allow)
+        return response
+    }
+}
