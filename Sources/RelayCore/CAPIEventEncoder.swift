@@ -18,7 +18,7 @@ public enum CAPIEventEncoder {
 
         var event: [String: JSONValue] = [
             "event_name": .string(conversion.eventName),
-            "event_time": .int(conversion.eventTime),
+            "event_time": .integer(conversion.eventTime),
             "event_id": .string(conversion.eventID),
             "action_source": .string("business_messaging"),
             "messaging_channel": .string(conversion.channel),
@@ -51,7 +51,7 @@ public enum CAPIEventEncoder {
         var payload: [String: JSONValue] = [
             "event_id": .string(conversion.eventID),
             "event_name": .string(conversion.eventName),
-            "event_time": .int(conversion.eventTime),
+            "event_time": .integer(conversion.eventTime),
             "dataset": .string(conversion.dataset),
             "channel": .string(conversion.channel),
             "page_id": .string(conversion.pageID),

@@ -56,7 +56,7 @@ public struct ConversionMapper: Sendable {
         // override because only the bot knows the order total.
         var customData = rule.customData ?? [:]
         if let value = payload?.parameters["value"].flatMap(Double.init) ?? rule.value {
-            customData["value"] = .double(value)
+            customData["value"] = .float(value)
         }
         if let currency = payload?.parameters["currency"] ?? rule.currency {
             customData["currency"] = .string(currency.uppercased())

@@ -91,17 +91,18 @@ public enum MessengerWebhook {
     }
 
     private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> [String] {
+            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
+        }
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
             return "not JSON"
+        case .keyNotFound(let key, let context):
+            return "missing " + (path(context) + [key.stringValue]).joined(separator: ".")
         case .dataCorrupted(let context), .typeMismatch(_, let context),
-            .valueNotFound(_, let context), .keyNotFound(_, let context):
-            let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
-            let field = path.isEmpty ? "body" : path.joined(separator: ".")
-            if case .keyNotFound(let key, _) = error {
-                return "missing \(field.isEmpty ? "" : field + ".")\(key.stringValue)"
-            }
-            return "unexpected value at \(field)"
+            .valueNotFound(_, let context):
+            let field = path(context).joined(separator: ".")
+            return "unexpected value at " + (field.isEmpty ? "the top level" : field)
         @unknown default:
             return "unexpected shape"
         }

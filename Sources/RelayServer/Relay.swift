@@ -166,13 +166,15 @@ public final class Relay: @unchecked Sendable {
         let signals: [InboundSignal]
         do {
             signals = try MessengerWebhook.parse(request.body)
-        } catch .unsupportedObject(let object) {
-            reject("unsupported_object", reason: "object \(object)", request: request)
-            responder.respond(.text(404, "object '\(object)' is not handled; only 'page' is"))
-            return
-        } catch .malformed(let detail) {
-            reject("malformed", reason: detail, request: request)
-            responder.respond(.text(400, "malformed webhook: \(detail)"))
+        } catch {
+            switch error {
+            case .unsupportedObject(let object):
+                reject("unsupported_object", reason: "object \(object)", request: request)
+                responder.respond(.text(404, "object '\(object)' is not handled; only 'page' is"))
+            case .malformed(let detail):
+                reject("malformed", reason: detail, request: request)
+                responder.respond(.text(400, "malformed webhook: \(detail)"))
+            }
             return
         }
 

@@ -119,10 +119,12 @@ enum CommandRunner {
         options.keepFiles = command.flag("keep-files")
 
         do {
-            let totals = try Demo.run(options, logger: stderrLogger(level: .warning)) { line in
-                print(line)
+            // Written straight to the descriptor, so that a pipe sees each line as it happens.
+            let write: @Sendable (String) -> Void = { line in
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
-            print(Demo.report(totals))
+            let totals = try Demo.run(options, logger: stderrLogger(level: .warning), print: write)
+            write(Demo.report(totals))
             return totals.receivedAddsUp && totals.conversionsAddUp
                 ? ExitCode.success.rawValue : ExitCode.failure
         } catch {

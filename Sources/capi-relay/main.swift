@@ -6,7 +6,6 @@ import RelayServer
 // The entry point: parse, then hand over to the command. Exit codes follow sysexits: 0 for
 // success, 64 for usage errors, 78 for config errors.
 
-setvbuf(stdout, nil, _IOLBF, 0)
 let parser = CommandLineParser(root: Commands.root)
 switch parser.parse(Array(CommandLine.arguments.dropFirst())) {
 case .help(let text):

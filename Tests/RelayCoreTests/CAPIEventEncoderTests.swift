@@ -5,11 +5,11 @@ import Testing
     let conversion = Conversion(
         eventID: "cr1.abc", eventName: "Purchase", dataset: "880", pageID: "100",
         pageScopedUserID: "731", eventTime: 1_764_763_200,
-        customData: ["value": .double(49.5), "currency": .string("USD")], rule: "purchase",
+        customData: ["value": .float(49.5), "currency": .string("USD")], rule: "purchase",
         referral: Referral(ref: "spring_promo", source: "ADS", adID: "2385"))
 
     @Test func businessMessagingShapeIsExact() {
-        #expect(CAPIEventEncoder.event(conversion).jsonString == #"""
+        #expect(CAPIEventEncoder.event(conversion).serializedString == #"""
             {"action_source":"business_messaging","custom_data":{"ad_id":"2385","currency":"USD",\#
             "referral_ref":"spring_promo","referral_source":"ADS","value":49.5},"event_id":"cr1.abc",\#
             "event_name":"Purchase","event_time":1764763200,"messaging_channel":"messenger",\#
@@ -32,6 +32,6 @@ import Testing
     }
 
     @Test func jsonStringsEscapeControlCharacters() {
-        #expect(JSONValue.string("a\"b\\c\n\u{01}").jsonString == #""a\"b\\c\n\u0001""#)
+        #expect(JSONValue.string("a\"b\\c\n\u{01}").serializedString == #""a\"b\\c\n\u0001""#)
     }
 }

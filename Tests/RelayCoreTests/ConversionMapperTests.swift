@@ -48,7 +48,7 @@ import Testing
     @Test func purchaseTakesValueAndIdFromPayloadParameters() throws {
         let outcome = mapper.map(signal(.postback, payload: "PURCHASE|value=120.50|event_id=ord-77"))
         let conversion = try #require(outcome.conversion)
-        #expect(conversion.customData["value"] == .double(120.5))
+        #expect(conversion.customData["value"] == .float(120.5))
         #expect(conversion.customData["currency"] == .string("USD"))
         #expect(conversion.eventID == "ord-77")
         #expect(conversion.eventIDSupplied)

@@ -9,7 +9,8 @@ import Testing
 
         let output = demo.stdout
         let numbers = try totals(in: output)
-        #expect(numbers["received"] == 200)
+        #expect(output.contains("funnel steps      200 messaging items"))
+        #expect(numbers["received"]! >= 200, "redeliveries are received too")
         #expect(numbers["received"] == numbers["conversions"]! + numbers["non-conversions"]!)
         #expect(numbers["conversions"] == numbers["sent"]! + numbers["dedupe hits"]! + numbers["expired"]! + numbers["failed"]!)
         #expect(numbers["dedupe hits"]! > 0, "the demo redelivers some webhooks")

@@ -1,3 +1,4 @@
+import RelayCore
 /// Reading the request body into Graph parameters, for each content type Graph accepts.
 extension CAPIRequestValidator {
     /// The body's parameters by name; text fields (form, multipart) become `.string`.

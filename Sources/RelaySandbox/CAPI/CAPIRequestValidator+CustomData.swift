@@ -1,3 +1,4 @@
+import RelayCore
 /// The rules for `custom_data` (reference §1.4).
 extension CAPIRequestValidator {
     func validateCustomData(

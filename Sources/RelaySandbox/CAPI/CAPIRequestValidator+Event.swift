@@ -1,3 +1,4 @@
+import RelayCore
 /// The rules for one server event (reference §1.2, §1.7, §2).
 extension CAPIRequestValidator {
     /// The nine `action_source` values of the server-event reference, in its order.

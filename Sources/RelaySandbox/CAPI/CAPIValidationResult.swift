@@ -1,3 +1,4 @@
+import RelayCore
 /// The events of one request, as parsed, with the request-level fields that travel with them.
 public struct CAPIBatch: Sendable, Equatable {
     /// The elements of `data`, as parsed. An element sent as a JSON-encoded string (the Python

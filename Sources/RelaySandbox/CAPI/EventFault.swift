@@ -1,3 +1,4 @@
+import RelayCore
 /// Builds the Graph error for a rule broken by one event, with a uniform message.
 ///
 /// Messages read "<problem> in <field> of event <index>: <detail>", e.g. "unhashed or

@@ -1,3 +1,4 @@
+import RelayCore
 /// Quoting of offending values in error messages.
 ///
 /// Messages quote what was sent so that a reader can find it in their payload, but only for

@@ -1,3 +1,4 @@
+import RelayCore
 /// An error as the Graph API reports it, before it is given an `fbtrace_id` and written out.
 ///
 /// The sandbox answers exactly in Graph's shape so that the relay's error classification

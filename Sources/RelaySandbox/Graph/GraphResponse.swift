@@ -1,3 +1,4 @@
+import RelayCore
 import RelayHTTP
 
 /// Graph's response bodies, with members in the order Graph writes them.

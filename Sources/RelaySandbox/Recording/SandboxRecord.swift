@@ -1,3 +1,4 @@
+import RelayCore
 import Foundation
 
 /// One request the sandbox answered, as kept in memory and written to the record file.

@@ -1,3 +1,4 @@
+import RelayCore
 import RelayHTTP
 
 /// What the sandbox will do with one request: the response, and the record to keep first.

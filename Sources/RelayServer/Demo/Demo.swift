@@ -32,6 +32,8 @@ public struct DemoOptions: Sendable {
 /// What a demo run added up to.
 public struct DemoTotals: Sendable, Equatable {
     public var journal: JournalCounters
+    /// Funnel steps played: unique messaging items, redeliveries not counted.
+    public var steps: Int
     /// Webhook posts made, redeliveries included.
     public var posts: Int
     /// Posts the relay did not answer 200.
@@ -141,11 +143,11 @@ public enum Demo {
         relay.stop()
         let records = sandbox.records
         return DemoTotals(
-            journal: journalCounters, posts: player.posts, refusedPosts: player.refusedPosts,
-            sandboxAcceptedEvents: records.filter { $0.kind == "capi" && $0.verdict == "accepted" }
+            journal: journalCounters, steps: player.steps, posts: player.posts, refusedPosts: player.refusedPosts,
+            sandboxAcceptedEvents: records.filter { $0.kind == .capi && $0.verdict == .accepted }
                 .reduce(0) { $0 + ($1.eventsReceived ?? 0) },
-            sandboxRejectedRequests: records.filter { $0.verdict == "rejected" }.count,
-            sandboxCRMPosts: records.filter { $0.kind == "crm" && $0.verdict == "accepted" }.count)
+            sandboxRejectedRequests: records.filter { $0.verdict == .rejected }.count,
+            sandboxCRMPosts: records.filter { $0.kind == .crm && $0.verdict == .accepted }.count)
     }
 
     /// The totals as the demo prints them at the end.
@@ -154,7 +156,8 @@ public enum Demo {
         func mark(_ ok: Bool) -> String { ok ? "adds up" : "DOES NOT ADD UP" }
         return """
             Totals
-              webhook posts     \(totals.posts) (\(totals.refusedPosts) refused by the relay)
+              funnel steps      \(totals.steps) messaging items, in \(totals.posts) webhook posts \
+            (\(totals.refusedPosts) refused by the relay)
               received          \(j.received) = conversions \(j.conversions) + non-conversions \
             \(j.notConversions)   [\(mark(totals.receivedAddsUp))]
               conversions       \(j.conversions) = sent \(j.capiSent) + dedupe hits \(j.dedupeHits) \

@@ -28,7 +28,7 @@ struct FunnelGenerator {
     /// The whole funnel of the next person, in the order they would act.
     mutating func nextPerson(startingAtMillis start: Int64) -> [Step] {
         nextUser += 1
-        let psid = "7310000" + String(format9: nextUser)
+        let psid = "7310000" + zeroPadded(nextUser, width: 9)
         let page = FunnelGenerator.pages[random.below(FunnelGenerator.pages.count)]
         var time = start
         var steps: [Step] = []
@@ -40,7 +40,7 @@ struct FunnelGenerator {
             var item = body
             item["sender"] = sender
             item["recipient"] = recipient
-            item["timestamp"] = .int(time)
+            item["timestamp"] = .integer(time)
             steps.append(Step(pageID: page, pageScopedUserID: psid, item: .object(item)))
         }
 
@@ -83,7 +83,7 @@ struct FunnelGenerator {
                 "quick_reply": .object(["payload": .string("LEAD_GUIDE_YES")]),
             ])
         ])
-        add(["read": .object(["watermark": .int(time)])])
+        add(["read": .object(["watermark": .integer(time)])])
         guard random.chance(0.7) else { return steps }
 
         add([
@@ -103,7 +103,7 @@ struct FunnelGenerator {
         }
         if random.chance(0.5) {
             let cents = 4_900 + random.below(20) * 1_000
-            let value = "\(cents / 100).\(String(format2: cents % 100))"
+            let value = "\(cents / 100).\(zeroPadded(cents % 100, width: 2))"
             add([
                 "postback": .object([
                     "mid": .string(mid()), "title": .string("Pay now"),
@@ -118,7 +118,7 @@ struct FunnelGenerator {
     static func body(_ steps: [Step], entryTimeMillis: Int64) -> [UInt8] {
         let entries: [JSONValue] = steps.map { step in
             .object([
-                "id": .string(step.pageID), "time": .int(entryTimeMillis),
+                "id": .string(step.pageID), "time": .integer(entryTimeMillis),
                 "messaging": .array([step.item]),
             ])
         }
@@ -160,15 +160,8 @@ struct SeededRandom {
     }
 }
 
-extension String {
-    /// Zero-padded to 9 digits.
-    fileprivate init(format9 value: Int) {
-        let digits = String(value)
-        self = String(repeating: "0", count: max(0, 9 - digits.count)) + digits
-    }
-
-    /// Zero-padded to 2 digits.
-    fileprivate init(format2 value: Int) {
-        self = value < 10 ? "0\(value)" : String(value)
-    }
+/// The number zero-padded to `width` digits.
+private func zeroPadded(_ value: Int, width: Int) -> String {
+    let digits = "\(value)"
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }

@@ -31,6 +31,7 @@ final class FunnelPlayer: @unchecked Sendable {
     }
 
     var posts: Int { lock.withLock { postCount } }
+    var steps: Int { lock.withLock { stepsIssued } }
     var refusedPosts: Int { lock.withLock { refusedCount } }
 
     /// Plays people until the step budget is spent or a stop is requested.

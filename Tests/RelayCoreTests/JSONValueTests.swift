@@ -1,6 +1,5 @@
+import RelayCore
 import Testing
-
-@testable import RelaySandbox
 
 @Suite("JSON value parsing")
 struct JSONValueTests {

@@ -85,25 +85,4 @@ extension JSONValue {
         case .object(let members): members.mapValues(\.foundationObject)
         }
     }
-
-    /// Compact JSON text with sorted keys, so that equal values give equal bytes.
-    ///
-    /// Non-finite floats cannot occur (the parser rejects them), so serialisation cannot fail
-    /// for a value that came from parsing; a trap would name a programming error elsewhere.
-    public func serialized() -> [UInt8] {
-        do {
-            let data = try JSONSerialization.data(
-                withJSONObject: foundationObject,
-                options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]
-            )
-            return Array(data)
-        } catch {
-            preconditionFailure("JSONValue holds a value JSONSerialization cannot write: \(error)")
-        }
-    }
-
-    /// `serialized()` as a string.
-    public var serializedString: String {
-        String(decoding: serialized(), as: UTF8.self)
-    }
 }
