@@ -45,11 +45,12 @@ let package = Package(
         .testTarget(
             name: "RelayIngestTests", dependencies: ["RelayIngest"], exclude: ["Fixtures"]),
         .testTarget(name: "RelayJournalTests", dependencies: ["RelayJournal"]),
+        .testTarget(name: "RelayDeliveryTests", dependencies: ["RelayDelivery", "RelayJournal"]),
         .testTarget(name: "RelaySandboxTests", dependencies: ["RelaySandbox"]),
         .testTarget(name: "RelayCommandLineTests", dependencies: ["RelayCommandLine"]),
         .testTarget(
             name: "RelayServerTests",
-            dependencies: ["RelayServer", "RelaySandbox"]
+            dependencies: ["RelayServer", "RelaySandbox", "RelayJournal"]
         ),
     ]
 )

@@ -27,6 +27,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var closing = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// Guarded by `condition`.
+    private var commits = 0
 
     init(database: SQLiteDatabase) {
         self.database = database
@@ -54,6 +56,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         let completion = Completion<ErrorBox>()
         submit(work) { completion.finish(ErrorBox(error: $0)) }
         if let error = completion.wait().error { throw error }
+    }
+
+    /// Transactions committed so far; with concurrent submitters, fewer than the jobs.
+    var transactionsCommitted: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return commits
     }
 
     /// Commits what is queued, then stops the thread.
@@ -94,15 +103,28 @@ final class GroupCommitWriter: @unchecked Sendable {
             for (index, job) in jobs.enumerated() {
                 errors[index] = runInSavepoint(job.work)
             }
+            database.resetStatements()
             try database.execute("COMMIT")
+            condition.lock()
+            commits += 1
+            condition.unlock()
         } catch {
             // The whole transaction is gone: every job in it failed, whatever it did alone.
-            try? database.execute("ROLLBACK")
+            abandonTransaction()
             let failure = JournalError(.commitFailed, "journal commit failed: \(error)")
             for job in jobs { job.done(failure) }
             return
         }
         for (job, error) in zip(jobs, errors) { job.done(error) }
+    }
+
+    /// Rolls back whatever is open, so that one failure cannot leave the connection inside a
+    /// transaction where every later BEGIN would fail too.
+    private func abandonTransaction() {
+        database.resetStatements()
+        if database.isInTransaction {
+            try? database.execute("ROLLBACK")
+        }
     }
 
     private func runInSavepoint(_ work: Work) -> Error? {
@@ -113,6 +135,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try database.execute("RELEASE job")
                 return nil
             } catch {
+                database.resetStatements()
                 try database.execute("ROLLBACK TO job")
                 try database.execute("RELEASE job")
                 return error

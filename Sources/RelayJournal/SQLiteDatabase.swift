@@ -73,6 +73,18 @@ final class SQLiteDatabase {
         return statement
     }
 
+    /// Resets every cached statement, so that none holds a cursor or a lock. A statement that
+    /// stopped after its first row keeps its read open until reset, and an open statement can
+    /// make COMMIT or ROLLBACK fail.
+    func resetStatements() {
+        statements.values.forEach { $0.reset() }
+    }
+
+    /// Whether a transaction is open on this connection.
+    var isInTransaction: Bool {
+        sqlite3_get_autocommit(handle) == 0
+    }
+
     /// The rowid of the last insert on this connection.
     var lastInsertRowID: Int64 {
         sqlite3_last_insert_rowid(handle)
@@ -142,7 +154,10 @@ final class SQLiteStatement {
         switch status {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
-        default: throw SQLiteError(code: status, message: database.lastErrorMessage)
+        default:
+            let error = SQLiteError(code: status, message: database.lastErrorMessage)
+            sqlite3_reset(raw)
+            throw error
         }
     }
 

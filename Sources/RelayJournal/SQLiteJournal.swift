@@ -61,6 +61,10 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         writer.close()
     }
 
+    /// Transactions committed since this journal was opened. Concurrent appends share them,
+    /// so under load this grows slower than the number of appends.
+    public var transactionsCommitted: Int { writer.transactionsCommitted }
+
     // MARK: Appending
 
     public func append(
@@ -409,7 +413,10 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     /// Runs a read on the reader connection.
     func read<T>(_ body: (SQLiteDatabase) throws -> T) throws(JournalError) -> T {
         readLock.lock()
-        defer { readLock.unlock() }
+        defer {
+            reader.resetStatements()
+            readLock.unlock()
+        }
         do {
             return try body(reader)
         } catch {

@@ -169,24 +169,43 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
         #expect(counters.crmPending == 3)
     }
 
-    @Test func concurrentAppendsAllCommitAndShareTransactions() async throws {
+    @Test func appendsQueuedTogetherAllCommitAndShareTransactions() throws {
         let temp = try TemporaryJournal()
         let journal = temp.journal
-        try await withThrowingTaskGroup(of: AppendReceipt.self) { group in
-            for index in 0..<200 {
-                group.addTask {
-                    try journal.appendAndWait(delivery([
-                        InboundItem(
-                            signal: signal(.quickReply, psid: "u\(index)", mid: "m\(index)"),
-                            outcome: .conversion(conversion("e\(index)", psid: "u\(index)")))
-                    ]))
-                }
+        let done = DispatchGroup()
+        let failures = Failures()
+        // As the HTTP server does: submit without waiting, answer when the commit completes.
+        for index in 0..<200 {
+            done.enter()
+            journal.append(delivery([
+                InboundItem(
+                    signal: signal(.quickReply, psid: "u\(index)", mid: "m\(index)"),
+                    outcome: .conversion(conversion("e\(index)", psid: "u\(index)")))
+            ])) { result in
+                if case .failure = result { failures.add() }
+                done.leave()
             }
-            var count = 0
-            for try await _ in group { count += 1 }
-            #expect(count == 200)
         }
+        done.wait()
+        #expect(failures.count == 0)
         #expect(try journal.counters().capiPending == 200)
+        // 200 appends queued together cannot each have had a transaction of their own.
+        #expect(journal.transactionsCommitted < 200)
+        #expect(journal.transactionsCommitted >= 1)
+    }
+
+    @Test func oneFailingAppendDoesNotPoisonTheOnesAfterIt() throws {
+        let temp = try TemporaryJournal()
+        let other = try SQLiteDatabase(path: temp.journal.path)
+        try other.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries BEGIN SELECT RAISE(FAIL, 'refused'); END;")
+        let item = InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+        #expect(throws: JournalError.self) { try temp.journal.appendAndWait(delivery([item])) }
+
+        try other.execute("DROP TRIGGER refuse")
+        other.close()
+        let receipt = try temp.journal.appendAndWait(delivery([item]))
+        #expect(receipt.results.count == 1)
     }
 
     @Test func aJournalFromANewerVersionIsRefused() throws {
@@ -232,4 +251,12 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
             return
         }
     }
+}
+
+/// Counts failures reported from the writer thread.
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func add() { lock.withLock { value += 1 } }
+    var count: Int { lock.withLock { value } }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RelayCore
 import Testing
+@testable import RelayJournal
 
 /// The relay end to end: real `serve` and `sandbox` processes, real HTTP, a real SQLite file.
 @Suite(.serialized) struct MessengerPipelineTests {
@@ -85,6 +86,27 @@ import Testing
         #expect(try RawHTTP.get(port: stack.relayPort, "/healthz").status == 200)
         #expect(try stack.postWebhook(body).status == 200)
         #expect(try stack.counters().deliveries == 1)
+    }
+
+    @Test func aFailedCommitIsAnswered503SoThatMetaRedelivers() throws {
+        let stack = try RelayStack()
+        defer { stack.stop() }
+
+        // Make every insert into deliveries fail, from a second connection, as a full disk or
+        // a broken file would.
+        let database = try SQLiteDatabase(path: stack.journalPath)
+        try database.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries BEGIN SELECT RAISE(FAIL, 'refused'); END;")
+        let body = try MessengerFixture.shifted("quick-reply-lead.json")
+        #expect(try stack.postWebhook(body).status == 503)
+        #expect(try stack.counters().received == 0)
+
+        // Once the journal works again, Meta's redelivery is accepted.
+        try database.execute("DROP TRIGGER refuse")
+        database.close()
+        let retried = try stack.postWebhook(body)
+        #expect(retried.status == 200, "\(retried.body) \(stack.relay.stderr)")
+        #expect(try eventually { try stack.acceptedEvents().count == 1 })
     }
 
     @Test func theSubscriptionHandshakeEchoesTheChallengeOnlyForTheRightToken() throws {
