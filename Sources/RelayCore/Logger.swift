@@ -24,7 +24,8 @@ public struct Logger: Sendable {
     }
 
     /// Receives each entry at or above the logger's level.
-    public typealias Sink = @Sendable (_ level: Level, _ message: String, _ metadata: [(String, String)])
+    public typealias Sink =
+        @Sendable (_ level: Level, _ message: String, _ metadata: [(String, String)])
         -> Void
 
     public var level: Level
@@ -75,7 +76,8 @@ public struct Logger: Sendable {
     }
 
     private static func quote(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" }
+        let needsQuotes =
+            value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" }
             || value.unicodeScalars.contains { $0.value < 0x20 }
         guard needsQuotes else { return value }
         var out = "\""

@@ -48,7 +48,8 @@ public struct CAPIDestination: Sendable {
     func eventsURL(dataset: String) -> URL? {
         var components = URLComponents(string: graphURL)
         let base = components?.path ?? ""
-        components?.path = (base.hasSuffix("/") ? String(base.dropLast()) : base)
+        components?.path =
+            (base.hasSuffix("/") ? String(base.dropLast()) : base)
             + "/\(apiVersion)/\(dataset)/events"
         var query = [URLQueryItem(name: "access_token", value: accessToken)]
         if let appSecret {
@@ -102,7 +103,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
         let now = clock.nowMillis()
         let pending: [PendingConversion]
         do {
-            pending = try journal.due(for: .capi, nowMillis: now, limit: destination.maxBatchSize * 4)
+            pending = try journal.due(
+                for: .capi, nowMillis: now, limit: destination.maxBatchSize * 4)
         } catch {
             logger.error("journal read failed", [("destination", "capi"), ("error", "\(error)")])
             return false
@@ -147,7 +149,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
             }
             record(attempt: nil, changes: changes)
             logger.warning(
-                "events expired before delivery", [("dataset", dataset), ("count", "\(expired.count)")])
+                "events expired before delivery",
+                [("dataset", dataset), ("count", "\(expired.count)")])
         }
         guard !fresh.isEmpty else { return }
 
@@ -178,7 +181,10 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 changes: ids.map { (conversionID: $0, change: .sent) })
             logger.info(
                 "batch delivered",
-                [("dataset", dataset), ("events", "\(ids.count)"), ("status", "\(response.status)")])
+                [
+                    ("dataset", dataset), ("events", "\(ids.count)"),
+                    ("status", "\(response.status)"),
+                ])
 
         case .success(let response):
             let graphError = GraphError.parse(response.body)
@@ -212,10 +218,15 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 let delay = destination.retry.delay(
                     afterAttempts: attempts, retryAfter: retryAfter, unit: clock.jitterUnit())
                 changes.append(
-                    (item.conversionID, .retry(atMillis: finished + Int64(delay * 1000), reason: reason)))
+                    (
+                        item.conversionID,
+                        .retry(atMillis: finished + Int64(delay * 1000), reason: reason)
+                    ))
                 retrying += 1
             } else {
-                let why = errorClass == .transient ? "gave up after \(attempts) attempts: \(reason)" : reason
+                let why =
+                    errorClass == .transient
+                    ? "gave up after \(attempts) attempts: \(reason)" : reason
                 changes.append((item.conversionID, .failed(reason: why)))
             }
         }
@@ -243,7 +254,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
         } catch {
             // The events stay pending and are sent again on the next pass; that is the one
             // way a journal failure can cause a repeat, and it is logged as an error.
-            logger.error("cannot record delivery", [("destination", "capi"), ("error", "\(error)")])
+            logger.error(
+                "cannot record delivery", [("destination", "capi"), ("error", "\(error)")])
         }
     }
 }

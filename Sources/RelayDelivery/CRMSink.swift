@@ -86,11 +86,14 @@ public final class CRMSink: @unchecked Sendable {
 
     private func deliver(_ item: PendingConversion, to url: URL) {
         let body = CAPIEventEncoder.crmPayload(item.conversion).serialized()
-        let signature = "sha256=" + Crypto.hmacSHA256Hex(key: Array(destination.secret.utf8), message: body)
+        let signature =
+            "sha256=" + Crypto.hmacSHA256Hex(key: Array(destination.secret.utf8), message: body)
         let started = clock.nowMillis()
         let result = transport.post(
             url: url,
-            headers: ["Content-Type": "application/json", CRMDestination.signatureHeader: signature],
+            headers: [
+                "Content-Type": "application/json", CRMDestination.signatureHeader: signature,
+            ],
             body: body, timeoutSeconds: destination.requestTimeoutSeconds)
         let finished = clock.nowMillis()
 
@@ -108,9 +111,11 @@ public final class CRMSink: @unchecked Sendable {
             let reason = "crm answered http status \(answer.status)"
             // A 4xx other than a timeout or throttle means the CRM refuses this payload:
             // sending it again unchanged cannot help.
-            let permanent = (400..<500).contains(answer.status)
+            let permanent =
+                (400..<500).contains(answer.status)
                 && answer.status != 408 && answer.status != 429
-            change = permanent
+            change =
+                permanent
                 ? .failed(reason: reason)
                 : retryOrGiveUp(
                     item, reason: reason, finished: finished,
@@ -118,7 +123,8 @@ public final class CRMSink: @unchecked Sendable {
         case .failure(let failure):
             status = nil
             response = failure.message
-            change = retryOrGiveUp(item, reason: failure.message, finished: finished, retryAfter: nil)
+            change = retryOrGiveUp(
+                item, reason: failure.message, finished: finished, retryAfter: nil)
         }
 
         let outcome: String
@@ -140,8 +146,11 @@ public final class CRMSink: @unchecked Sendable {
         if outcome != "sent" {
             logger.warning(
                 "crm delivery failed",
-                [("event_id", item.conversion.eventID), ("status", status.map(String.init) ?? "none"),
-                 ("outcome", outcome)])
+                [
+                    ("event_id", item.conversion.eventID),
+                    ("status", status.map(String.init) ?? "none"),
+                    ("outcome", outcome),
+                ])
         }
     }
 

@@ -36,7 +36,9 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     private let readLock = NSLock()
 
     /// Opens or creates the journal and brings its schema up to date.
-    public init(path: String, configuration: SQLiteJournalConfiguration = .init()) throws(JournalError) {
+    public init(path: String, configuration: SQLiteJournalConfiguration = .init())
+        throws(JournalError)
+    {
         self.path = path
         self.configuration = configuration
         do {
@@ -74,20 +76,23 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         let box = ReceiptBox()
         let windowMillis = configuration.dedupeWindowSeconds * 1000
         let crmState = configuration.crmEnabled ? "pending" : "disabled"
-        writer.submit({ database in
-            box.receipt = try SQLiteJournal.insert(
-                delivery, into: database, windowMillis: windowMillis, crmState: crmState)
-        }, done: { error in
-            if let error {
-                let journalError = error as? JournalError
-                    ?? JournalError(.commitFailed, "journal append failed: \(error)")
-                completion(.failure(journalError))
-            } else if let receipt = box.receipt {
-                completion(.success(receipt))
-            } else {
-                completion(.failure(JournalError(.commitFailed, "append produced no receipt")))
-            }
-        })
+        writer.submit(
+            { database in
+                box.receipt = try SQLiteJournal.insert(
+                    delivery, into: database, windowMillis: windowMillis, crmState: crmState)
+            },
+            done: { error in
+                if let error {
+                    let journalError =
+                        error as? JournalError
+                        ?? JournalError(.commitFailed, "journal append failed: \(error)")
+                    completion(.failure(journalError))
+                } else if let receipt = box.receipt {
+                    completion(.success(receipt))
+                } else {
+                    completion(.failure(JournalError(.commitFailed, "append produced no receipt")))
+                }
+            })
     }
 
     private static func insert(

@@ -31,7 +31,8 @@ public final class Relay: @unchecked Sendable {
         self.secrets = secrets
         self.logger = logger
         do {
-            mapper = try ConversionMapper(rules: configuration.rules, datasets: configuration.datasets)
+            mapper = try ConversionMapper(
+                rules: configuration.rules, datasets: configuration.datasets)
         } catch {
             throw ConfigErrors(file: nil, errors: [ConfigError(path: "rules", message: "\(error)")])
         }
@@ -68,7 +69,8 @@ public final class Relay: @unchecked Sendable {
             crmSink = nil
         }
 
-        let listen = listenOverride ?? ListenAddress(configuration.listen)
+        let listen =
+            listenOverride ?? ListenAddress(configuration.listen)
             ?? ListenAddress("127.0.0.1:8080")!
         let limits = configuration.http
         server = HTTPServer(
@@ -88,8 +90,10 @@ public final class Relay: @unchecked Sendable {
         crmSink?.start()
         logger.notice(
             "relay listening",
-            [("address", "\(configuration.listen.split(separator: ":").first ?? ""):\(port)"),
-             ("journal", journal.path)])
+            [
+                ("address", "\(configuration.listen.split(separator: ":").first ?? ""):\(port)"),
+                ("journal", journal.path),
+            ])
     }
 
     /// The port the HTTP server is bound to.
@@ -128,7 +132,8 @@ public final class Relay: @unchecked Sendable {
             receiveMessenger(request, responder)
         case (_, "/healthz"), (_, "/webhooks/messenger"):
             var response = HTTPResponse.text(405, "method \(request.method) is not allowed here")
-            response.headers.add(name: "Allow", value: request.path == "/healthz" ? "GET" : "GET, POST")
+            response.headers.add(
+                name: "Allow", value: request.path == "/healthz" ? "GET" : "GET, POST")
             responder.respond(response)
         default:
             responder.respond(.text(404, "no route for \(request.method) \(request.path)"))
@@ -136,7 +141,8 @@ public final class Relay: @unchecked Sendable {
     }
 
     private func verifySubscription(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        switch MessengerVerification.answer(query: request.query, verifyToken: secrets.verifyToken) {
+        switch MessengerVerification.answer(query: request.query, verifyToken: secrets.verifyToken)
+        {
         case .accept(let challenge):
             logger.notice("webhook subscription verified", [("source", "messenger")])
             responder.respond(.text(200, challenge))
@@ -157,7 +163,8 @@ public final class Relay: @unchecked Sendable {
         let verdict = MessengerSignature.verify(
             header: signature, body: request.body, appSecret: secrets.appSecret)
         guard verdict == .valid else {
-            reject("signature_\(verdict.rawValue)", reason: "X-Hub-Signature-256 \(verdict.rawValue)",
+            reject(
+                "signature_\(verdict.rawValue)", reason: "X-Hub-Signature-256 \(verdict.rawValue)",
                 request: request)
             responder.respond(.text(403, "invalid signature"))
             return

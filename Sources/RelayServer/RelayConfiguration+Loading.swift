@@ -13,7 +13,8 @@ extension RelayConfiguration {
 
     /// Decodes and checks config text.
     /// - Parameter file: named in the errors.
-    public static func parse(_ data: Data, file: String?) throws(ConfigErrors) -> RelayConfiguration {
+    public static func parse(_ data: Data, file: String?) throws(ConfigErrors) -> RelayConfiguration
+    {
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
         let tree: JSONValue
@@ -22,7 +23,9 @@ extension RelayConfiguration {
         } catch {
             throw ConfigErrors(
                 file: file,
-                errors: [ConfigError(path: "", message: "not valid JSON5: \(jsonErrorDetail(error))")])
+                errors: [
+                    ConfigError(path: "", message: "not valid JSON5: \(jsonErrorDetail(error))")
+                ])
         }
 
         var errors = unknownKeys(in: tree)
@@ -68,7 +71,9 @@ extension RelayConfiguration {
             }
         }
 
-        if URLComponents(string: capi.graphURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+        if URLComponents(string: capi.graphURL)?.scheme.map({ ["http", "https"].contains($0) })
+            != true
+        {
             problem("capi.graph_url", "'\(capi.graphURL)' is not an http(s) URL")
         }
         if capi.apiVersion.range(of: #"^v[0-9]+\.[0-9]+$"#, options: .regularExpression) == nil {
@@ -82,7 +87,9 @@ extension RelayConfiguration {
         if capi.maxAttempts < 1 { problem("capi.max_attempts", "must be at least 1") }
 
         if let crm {
-            if URLComponents(string: crm.url)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            if URLComponents(string: crm.url)?.scheme.map({ ["http", "https"].contains($0) })
+                != true
+            {
                 problem("crm.url", "'\(crm.url)' is not an http(s) URL")
             }
             if crm.timeoutSeconds <= 0 { problem("crm.timeout_seconds", "must be > 0") }
@@ -182,11 +189,14 @@ extension RelayConfiguration {
                     errors.append(
                         ConfigError(
                             path: childPath,
-                            message: "unknown key; expected one of \(known.joined(separator: ", "))"))
+                            message: "unknown key; expected one of \(known.joined(separator: ", "))"
+                        ))
                     continue
                 }
                 let childSchema = schemaPath.isEmpty ? key : "\(schemaPath).\(key)"
-                if key != "custom_data" { walk(object[key]!, schemaPath: childSchema, path: childPath) }
+                if key != "custom_data" {
+                    walk(object[key]!, schemaPath: childSchema, path: childPath)
+                }
             }
         }
         walk(tree, schemaPath: "", path: "")
@@ -247,7 +257,8 @@ public struct ListenAddress: Sendable, Equatable {
     public var port: UInt16
 
     public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...])
+        guard let colon = text.lastIndex(of: ":"),
+            let port = UInt16(text[text.index(after: colon)...])
         else { return nil }
         let host = String(text[..<colon])
         guard !host.isEmpty else { return nil }

@@ -145,7 +145,8 @@ extension RelayConfiguration.HTTPLimits {
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? maxBodyBytes
         maxHeaderBytes = try c.decodeIfPresent(Int.self, forKey: .maxHeaderBytes) ?? maxHeaderBytes
         headerTimeoutSeconds =
-            try c.decodeIfPresent(Double.self, forKey: .headerTimeoutSeconds) ?? headerTimeoutSeconds
+            try c.decodeIfPresent(Double.self, forKey: .headerTimeoutSeconds)
+            ?? headerTimeoutSeconds
         bodyTimeoutSeconds =
             try c.decodeIfPresent(Double.self, forKey: .bodyTimeoutSeconds) ?? bodyTimeoutSeconds
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? maxConnections
@@ -171,8 +172,10 @@ extension RelayConfiguration.CAPI {
         partnerAgent = try c.decodeIfPresent(String.self, forKey: .partnerAgent) ?? partnerAgent
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
         flushIntervalSeconds =
-            try c.decodeIfPresent(Double.self, forKey: .flushIntervalSeconds) ?? flushIntervalSeconds
-        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
+            try c.decodeIfPresent(Double.self, forKey: .flushIntervalSeconds)
+            ?? flushIntervalSeconds
+        timeoutSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? maxAttempts
     }
 }
@@ -182,9 +185,11 @@ extension RelayConfiguration.CRM {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         url = try c.decode(String.self, forKey: .url)
         secret = try c.decodeIfPresent(SecretSource.self, forKey: .secret) ?? secret
-        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
+        timeoutSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
         flushIntervalSeconds =
-            try c.decodeIfPresent(Double.self, forKey: .flushIntervalSeconds) ?? flushIntervalSeconds
+            try c.decodeIfPresent(Double.self, forKey: .flushIntervalSeconds)
+            ?? flushIntervalSeconds
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? maxAttempts
     }
 }

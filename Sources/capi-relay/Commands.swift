@@ -64,7 +64,9 @@ enum Commands {
             """,
         options: [
             .int("events", valueName: "N", help: "Stop after N funnel steps and print the totals."),
-            .int("seed", valueName: "N", default: 1, help: "Seed for the funnel; same seed, same funnel."),
+            .int(
+                "seed", valueName: "N", default: 1,
+                help: "Seed for the funnel; same seed, same funnel."),
             .flag("keep-files", help: "Keep the temporary journal and sandbox record."),
         ])
 
@@ -77,7 +79,8 @@ enum Commands {
             CommandDeclaration(
                 "check", abstract: "Report every problem in a config at once.",
                 arguments: [
-                    .optional("file", valueName: "FILE", help: "The config; capi-relay.json if omitted.")
+                    .optional(
+                        "file", valueName: "FILE", help: "The config; capi-relay.json if omitted.")
                 ]),
         ])
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayCore
 
 @Suite struct CAPIEventEncoderTests {
@@ -9,16 +10,18 @@ import Testing
         referral: Referral(ref: "spring_promo", source: "ADS", adID: "2385"))
 
     @Test func businessMessagingShapeIsExact() {
-        #expect(CAPIEventEncoder.event(conversion).serializedString == #"""
-            {"action_source":"business_messaging","custom_data":{"ad_id":"2385","currency":"USD",\#
-            "referral_ref":"spring_promo","referral_source":"ADS","value":49.5},"event_id":"cr1.abc",\#
-            "event_name":"Purchase","event_time":1764763200,"messaging_channel":"messenger",\#
-            "user_data":{"page_id":"100","page_scoped_user_id":"731"}}
-            """#)
+        #expect(
+            CAPIEventEncoder.event(conversion).serializedString == #"""
+                {"action_source":"business_messaging","custom_data":{"ad_id":"2385","currency":"USD",\#
+                "referral_ref":"spring_promo","referral_source":"ADS","value":49.5},"event_id":"cr1.abc",\#
+                "event_name":"Purchase","event_time":1764763200,"messaging_channel":"messenger",\#
+                "user_data":{"page_id":"100","page_scoped_user_id":"731"}}
+                """#)
     }
 
     @Test func batchCarriesRequestLevelFields() {
-        let batch = CAPIEventEncoder.batch([conversion], testEventCode: "TEST1", partnerAgent: "capi-relay")
+        let batch = CAPIEventEncoder.batch(
+            [conversion], testEventCode: "TEST1", partnerAgent: "capi-relay")
         #expect(batch["test_event_code"] == .string("TEST1"))
         #expect(batch["partner_agent"] == .string("capi-relay"))
         #expect(batch["data"]?.arrayValue?.count == 1)

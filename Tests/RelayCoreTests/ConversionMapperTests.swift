@@ -1,16 +1,19 @@
 import Testing
+
 @testable import RelayCore
 
 @Suite struct ConversionMapperTests {
     static let rules = [
         MappingRule(name: "guide-lead", when: .init(quickReply: "LEAD_GUIDE_YES"), event: "Lead"),
         MappingRule(name: "book-call", when: .init(postback: "BOOK_CALL"), event: "Schedule"),
-        MappingRule(name: "purchase", when: .init(postback: "PURCHASE"), event: "Purchase", currency: "usd"),
+        MappingRule(
+            name: "purchase", when: .init(postback: "PURCHASE"), event: "Purchase", currency: "usd"),
         MappingRule(
             name: "callback", when: .init(text: "(?i)\\bcall me\\b"), event: "CallbackRequested"),
         MappingRule(name: "optin", when: .init(optin: "*"), event: "Subscribe"),
         MappingRule(
-            name: "newsletter", when: .init(referralRef: "newsletter_*", referralSource: "shortlink"),
+            name: "newsletter",
+            when: .init(referralRef: "newsletter_*", referralSource: "shortlink"),
             event: "NewsletterChat", customData: ["content_category": .string("newsletter")]),
     ]
 
@@ -26,27 +29,33 @@ import Testing
     }
 
     @Test func quickReplyPayloadMakesALeadWithADerivedId() throws {
-        let conversion = try #require(mapper.map(signal(.quickReply, payload: "LEAD_GUIDE_YES")).conversion)
+        let conversion = try #require(
+            mapper.map(signal(.quickReply, payload: "LEAD_GUIDE_YES")).conversion)
         #expect(conversion.eventName == "Lead")
         #expect(conversion.dataset == "880")
         #expect(conversion.eventTime == 1_764_763_200)
         #expect(conversion.rule == "guide-lead")
-        #expect(conversion.eventID == EventID.derive(
-            pageID: "100", pageScopedUserID: "731", eventName: "Lead", anchor: "mid:m1"))
+        #expect(
+            conversion.eventID
+                == EventID.derive(
+                    pageID: "100", pageScopedUserID: "731", eventName: "Lead", anchor: "mid:m1"))
         #expect(!conversion.eventIDSupplied)
     }
 
     @Test func postbackPayloadMakesASchedule() {
-        #expect(mapper.map(signal(.postback, payload: "BOOK_CALL")).conversion?.eventName == "Schedule")
+        #expect(
+            mapper.map(signal(.postback, payload: "BOOK_CALL")).conversion?.eventName == "Schedule")
     }
 
     @Test func aQuickReplyPayloadDoesNotMatchAPostbackRule() {
-        #expect(mapper.map(signal(.quickReply, payload: "BOOK_CALL"))
-            == .notConversion(reason: "no rule matched the quick_reply"))
+        #expect(
+            mapper.map(signal(.quickReply, payload: "BOOK_CALL"))
+                == .notConversion(reason: "no rule matched the quick_reply"))
     }
 
     @Test func purchaseTakesValueAndIdFromPayloadParameters() throws {
-        let outcome = mapper.map(signal(.postback, payload: "PURCHASE|value=120.50|event_id=ord-77"))
+        let outcome = mapper.map(
+            signal(.postback, payload: "PURCHASE|value=120.50|event_id=ord-77"))
         let conversion = try #require(outcome.conversion)
         #expect(conversion.customData["value"] == .float(120.5))
         #expect(conversion.customData["currency"] == .string("USD"))
@@ -55,7 +64,8 @@ import Testing
     }
 
     @Test func purchaseWithoutAValueIsRefusedWithTheReason() {
-        guard case .notConversion(let reason) = mapper.map(signal(.postback, payload: "PURCHASE")) else {
+        guard case .notConversion(let reason) = mapper.map(signal(.postback, payload: "PURCHASE"))
+        else {
             Issue.record("a Purchase without a value must not become a conversion")
             return
         }
@@ -63,13 +73,16 @@ import Testing
     }
 
     @Test func textPatternMatchesMessageText() {
-        #expect(mapper.map(signal(.message, text: "Please CALL ME tomorrow")).conversion?.eventName
-            == "CallbackRequested")
+        #expect(
+            mapper.map(signal(.message, text: "Please CALL ME tomorrow")).conversion?.eventName
+                == "CallbackRequested")
         #expect(mapper.map(signal(.message, text: "recall meeting")).conversion == nil)
     }
 
     @Test func echoesNeverConvertEvenWhenTheirTextMatches() {
-        #expect(mapper.map(signal(.echo, text: "call me")) == .notConversion(reason: "echo of the page's own message"))
+        #expect(
+            mapper.map(signal(.echo, text: "call me"))
+                == .notConversion(reason: "echo of the page's own message"))
     }
 
     @Test func referralRulesMatchRefAndSourceTogether() {
@@ -82,12 +95,16 @@ import Testing
     }
 
     @Test func optinWildcardTakesEveryOptin() {
-        #expect(mapper.map(signal(.optin, mid: nil, payload: "ANY")).conversion?.eventName == "Subscribe")
+        #expect(
+            mapper.map(signal(.optin, mid: nil, payload: "ANY")).conversion?.eventName
+                == "Subscribe")
     }
 
     @Test func aPageWithoutADatasetIsNotAConversionAndSaysWhy() {
-        #expect(mapper.map(signal(.postback, page: "999", payload: "BOOK_CALL"))
-            == .notConversion(reason: "rule book-call matched, but page 999 has no dataset in the config"))
+        #expect(
+            mapper.map(signal(.postback, page: "999", payload: "BOOK_CALL"))
+                == .notConversion(
+                    reason: "rule book-call matched, but page 999 has no dataset in the config"))
     }
 
     @Test func firstMatchingRuleWins() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayCore
 
 @Suite struct EventIDTests {
@@ -12,16 +13,29 @@ import Testing
     }
 
     @Test func everyInputChangesTheId() {
-        let base = EventID.derive(pageID: "1", pageScopedUserID: "2", eventName: "Lead", anchor: "a")
-        #expect(base != EventID.derive(pageID: "9", pageScopedUserID: "2", eventName: "Lead", anchor: "a"))
-        #expect(base != EventID.derive(pageID: "1", pageScopedUserID: "9", eventName: "Lead", anchor: "a"))
-        #expect(base != EventID.derive(pageID: "1", pageScopedUserID: "2", eventName: "Schedule", anchor: "a"))
-        #expect(base != EventID.derive(pageID: "1", pageScopedUserID: "2", eventName: "Lead", anchor: "b"))
+        let base = EventID.derive(
+            pageID: "1", pageScopedUserID: "2", eventName: "Lead", anchor: "a")
+        #expect(
+            base
+                != EventID.derive(
+                    pageID: "9", pageScopedUserID: "2", eventName: "Lead", anchor: "a"))
+        #expect(
+            base
+                != EventID.derive(
+                    pageID: "1", pageScopedUserID: "9", eventName: "Lead", anchor: "a"))
+        #expect(
+            base
+                != EventID.derive(
+                    pageID: "1", pageScopedUserID: "2", eventName: "Schedule", anchor: "a"))
+        #expect(
+            base
+                != EventID.derive(
+                    pageID: "1", pageScopedUserID: "2", eventName: "Lead", anchor: "b"))
     }
 
     @Test func itemsWithoutAMidAnchorOnTheirTimestamp() {
         let signal = InboundSignal(
-            pageID: "1", pageScopedUserID: "2", timestampMillis: 1764763300700, kind: .referral)
+            pageID: "1", pageScopedUserID: "2", timestampMillis: 1_764_763_300_700, kind: .referral)
         #expect(EventID.anchor(for: signal) == "t:1764763300700")
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import RelayCore
 import RelayJournal
 import Testing
+
 @testable import RelayDelivery
 
 /// A journal in a temporary directory with `count` pending Lead conversions.
@@ -9,7 +10,10 @@ final class PendingJournal {
     let directory: URL
     let journal: SQLiteJournal
 
-    init(count: Int, eventTime: Int64 = Int64(Date().timeIntervalSince1970) - 60, datasets: [String] = ["880"]) throws {
+    init(
+        count: Int, eventTime: Int64 = Int64(Date().timeIntervalSince1970) - 60,
+        datasets: [String] = ["880"]
+    ) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("delivery-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -24,9 +28,10 @@ final class PendingJournal {
                 pageScopedUserID: "u\(index)", eventTime: eventTime, rule: "test")
             return InboundItem(signal: signal, outcome: .conversion(conversion))
         }
-        _ = try journal.appendAndWait(InboundDelivery(
-            source: "test", receivedAtMillis: Int64(Date().timeIntervalSince1970 * 1000),
-            body: [], items: items))
+        _ = try journal.appendAndWait(
+            InboundDelivery(
+                source: "test", receivedAtMillis: Int64(Date().timeIntervalSince1970 * 1000),
+                body: [], items: items))
     }
 
     deinit {
@@ -55,14 +60,16 @@ final class ManualClock: @unchecked Sendable {
         CAPIDestination(
             graphURL: "http://127.0.0.1:9/graph", apiVersion: "v25.0", accessToken: "tok-1",
             appSecret: "appsecret-123", testEventCode: testEventCode, partnerAgent: "capi-relay",
-            maxBatchSize: batch, retry: RetryPolicy(baseSeconds: 1, maxSeconds: 60, maxAttempts: maxAttempts))
+            maxBatchSize: batch,
+            retry: RetryPolicy(baseSeconds: 1, maxSeconds: 60, maxAttempts: maxAttempts))
     }
 
     @Test func batchesPerDatasetAndSignsTheRequest() throws {
         let pending = try PendingJournal(count: 5, datasets: ["880", "881"])
         let transport = ScriptedTransport([ScriptedTransport.graphSuccess(3)])
         let dispatcher = CAPIDispatcher(
-            journal: pending.journal, destination: destination(testEventCode: "TEST42"), transport: transport)
+            journal: pending.journal, destination: destination(testEventCode: "TEST42"),
+            transport: transport)
         dispatcher.deliverDue()
 
         #expect(transport.sent.count == 2)
@@ -70,7 +77,9 @@ final class ManualClock: @unchecked Sendable {
         #expect(paths == ["/graph/v25.0/880/events", "/graph/v25.0/881/events"])
         let query = try #require(transport.sent.first?.url.query)
         #expect(query.contains("access_token=tok-1"))
-        #expect(query.contains("appsecret_proof=" + Crypto.hmacSHA256Hex(key: "appsecret-123", message: "tok-1")))
+        #expect(
+            query.contains(
+                "appsecret_proof=" + Crypto.hmacSHA256Hex(key: "appsecret-123", message: "tok-1")))
         #expect(transport.sent.first?.json["test_event_code"] as? String == "TEST42")
         #expect(try pending.journal.counters().capiSent == 5)
     }
@@ -78,7 +87,8 @@ final class ManualClock: @unchecked Sendable {
     @Test func neverMoreThanTheBatchSizePerRequest() throws {
         let pending = try PendingJournal(count: 25)
         let transport = ScriptedTransport([ScriptedTransport.graphSuccess(10)])
-        let dispatcher = CAPIDispatcher(journal: pending.journal, destination: destination(batch: 10), transport: transport)
+        let dispatcher = CAPIDispatcher(
+            journal: pending.journal, destination: destination(batch: 10), transport: transport)
         dispatcher.deliverDue()
         #expect(transport.sent.map { ($0.json["data"] as? [Any])?.count ?? 0 } == [10, 10, 5])
     }
@@ -130,8 +140,11 @@ final class ManualClock: @unchecked Sendable {
 
     @Test func permanentGraphErrorsFailTheEventsWithMetasMessage() throws {
         let pending = try PendingJournal(count: 3)
-        let transport = ScriptedTransport([ScriptedTransport.graphError(status: 400, code: 100, subcode: 2804019)])
-        let dispatcher = CAPIDispatcher(journal: pending.journal, destination: destination(), transport: transport)
+        let transport = ScriptedTransport([
+            ScriptedTransport.graphError(status: 400, code: 100, subcode: 2_804_019)
+        ])
+        let dispatcher = CAPIDispatcher(
+            journal: pending.journal, destination: destination(), transport: transport)
         dispatcher.deliverDue()
         dispatcher.deliverDue()
         #expect(transport.sent.count == 1, "a permanent error is never retried blindly")
@@ -144,7 +157,8 @@ final class ManualClock: @unchecked Sendable {
         let clock = ManualClock()
         let transport = ScriptedTransport([ScriptedTransport.graphError(status: 500, code: 1)])
         let dispatcher = CAPIDispatcher(
-            journal: pending.journal, destination: destination(maxAttempts: 3), transport: transport,
+            journal: pending.journal, destination: destination(maxAttempts: 3),
+            transport: transport,
             clock: clock.deliveryClock)
         for _ in 0..<5 {
             dispatcher.deliverDue()
@@ -158,7 +172,8 @@ final class ManualClock: @unchecked Sendable {
         let old = Int64(Date().timeIntervalSince1970) - 7 * 24 * 3600 - 10
         let pending = try PendingJournal(count: 2, eventTime: old)
         let transport = ScriptedTransport([ScriptedTransport.graphSuccess(0)])
-        let dispatcher = CAPIDispatcher(journal: pending.journal, destination: destination(), transport: transport)
+        let dispatcher = CAPIDispatcher(
+            journal: pending.journal, destination: destination(), transport: transport)
         dispatcher.deliverDue()
         #expect(transport.sent.isEmpty)
         #expect(try pending.journal.counters().capiExpired == 2)
@@ -178,20 +193,24 @@ final class ManualClock: @unchecked Sendable {
     @Test func graphCodesAreClassified() {
         func error(_ code: Int) -> GraphError { GraphError(code: code, message: "x") }
         for code in [1, 2, 4, 17, 341, 613, 80004] {
-            #expect(GraphError.classify(status: 400, error: error(code)) == .transient, "code \(code)")
+            #expect(
+                GraphError.classify(status: 400, error: error(code)) == .transient, "code \(code)")
         }
         for code in [100, 190, 102, 10, 200] {
-            #expect(GraphError.classify(status: 400, error: error(code)) == .permanent, "code \(code)")
+            #expect(
+                GraphError.classify(status: 400, error: error(code)) == .permanent, "code \(code)")
         }
         #expect(GraphError.classify(status: 502, error: nil) == .transient)
         #expect(GraphError.classify(status: 404, error: nil) == .permanent)
     }
 
     @Test func graphErrorBodiesParse() {
-        let body = Array(#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804003,"fbtrace_id":"Ab"}}"#.utf8)
+        let body = Array(
+            #"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804003,"fbtrace_id":"Ab"}}"#
+                .utf8)
         let error = GraphError.parse(body)
         #expect(error?.code == 100)
-        #expect(error?.subcode == 2804003)
+        #expect(error?.subcode == 2_804_003)
         #expect(error?.summary == "graph error code=100 subcode=2804003 Invalid parameter")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import RelayCore
 import RelayJournal
 import Testing
+
 @testable import RelayDelivery
 
 @Suite struct CRMSinkTests {
@@ -16,27 +17,33 @@ import Testing
 
         #expect(transport.sent.count == 2)
         for sent in transport.sent {
-            let expected = "sha256=" + Crypto.hmacSHA256Hex(key: Array("crm-secret".utf8), message: sent.body)
+            let expected =
+                "sha256=" + Crypto.hmacSHA256Hex(key: Array("crm-secret".utf8), message: sent.body)
             #expect(sent.headers[CRMDestination.signatureHeader] == expected)
         }
         #expect(Set(transport.sent.compactMap { $0.json["event_id"] as? String }) == ["e0", "e1"])
         #expect(try pending.journal.counters().crmSent == 2)
-        #expect(try pending.journal.counters().capiPending == 2, "the CRM does not touch CAPI state")
+        #expect(
+            try pending.journal.counters().capiPending == 2, "the CRM does not touch CAPI state")
     }
 
     @Test func aRefusingCRMFailsAndAnUnavailableOneIsRetried() throws {
         let refused = try PendingJournal(count: 1)
         let refusing = ScriptedTransport([.success(OutboundResponse(status: 422))])
         CRMSink(
-            journal: refused.journal, destination: CRMDestination(url: "http://127.0.0.1:9/crm", secret: "s"),
+            journal: refused.journal,
+            destination: CRMDestination(url: "http://127.0.0.1:9/crm", secret: "s"),
             transport: refusing
         ).deliverDue()
         #expect(try refused.journal.counters().crmFailed == 1)
 
         let down = try PendingJournal(count: 1)
-        let unavailable = ScriptedTransport([.failure(TransportFailure(timedOut: false, message: "connection refused"))])
+        let unavailable = ScriptedTransport([
+            .failure(TransportFailure(timedOut: false, message: "connection refused"))
+        ])
         CRMSink(
-            journal: down.journal, destination: CRMDestination(url: "http://127.0.0.1:9/crm", secret: "s"),
+            journal: down.journal,
+            destination: CRMDestination(url: "http://127.0.0.1:9/crm", secret: "s"),
             transport: unavailable
         ).deliverDue()
         #expect(try down.journal.counters().crmPending == 1)

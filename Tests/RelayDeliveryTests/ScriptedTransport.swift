@@ -37,17 +37,22 @@ final class ScriptedTransport: OutboundHTTP, @unchecked Sendable {
     }
 
     static func graphSuccess(_ count: Int) -> Result<OutboundResponse, TransportFailure> {
-        .success(OutboundResponse(
-            status: 200,
-            body: Array(#"{"events_received":\#(count),"messages":[],"fbtrace_id":"AbC"}"#.utf8)))
+        .success(
+            OutboundResponse(
+                status: 200,
+                body: Array(#"{"events_received":\#(count),"messages":[],"fbtrace_id":"AbC"}"#.utf8)
+            ))
     }
 
     static func graphError(
         status: Int, code: Int, subcode: Int? = nil, retryAfter: String? = nil
     ) -> Result<OutboundResponse, TransportFailure> {
         let sub = subcode.map { #","error_subcode":\#($0)"# } ?? ""
-        let body = #"{"error":{"message":"scripted","type":"OAuthException","code":\#(code)\#(sub)}}"#
-        return .success(OutboundResponse(
-            status: status, headers: retryAfter.map { ["retry-after": $0] } ?? [:], body: Array(body.utf8)))
+        let body =
+            #"{"error":{"message":"scripted","type":"OAuthException","code":\#(code)\#(sub)}}"#
+        return .success(
+            OutboundResponse(
+                status: status, headers: retryAfter.map { ["retry-after": $0] } ?? [:],
+                body: Array(body.utf8)))
     }
 }

@@ -1,16 +1,18 @@
 import RelayCore
 import Testing
+
 @testable import RelayIngest
 
 @Suite struct MessengerWebhookTests {
     @Test func quickReplyBecomesAQuickReplySignalWithItsPayload() throws {
         let signals = try MessengerWebhook.parse(try FixtureFiles.body("quick-reply-lead.json"))
-        #expect(signals == [
-            InboundSignal(
-                pageID: "104857600000001", pageScopedUserID: "7310000000000001",
-                timestampMillis: 1764763200001, kind: .quickReply, mid: "m_AbCdEf0001-qr",
-                text: "Yes, send me the guide", payload: "LEAD_GUIDE_YES")
-        ])
+        #expect(
+            signals == [
+                InboundSignal(
+                    pageID: "104857600000001", pageScopedUserID: "7310000000000001",
+                    timestampMillis: 1_764_763_200_001, kind: .quickReply, mid: "m_AbCdEf0001-qr",
+                    text: "Yes, send me the guide", payload: "LEAD_GUIDE_YES")
+            ])
     }
 
     @Test func getStartedPostbackCarriesTheAdReferral() throws {
@@ -19,9 +21,12 @@ import Testing
         let signal = try #require(signals.first)
         #expect(signal.kind == .postback)
         #expect(signal.payload == "GET_STARTED")
-        #expect(signal.referral == Referral(
-            ref: "spring_promo", source: "ADS", type: "OPEN_THREAD", adID: "23850000000000042",
-            adTitle: "Book a free consult", postID: "104857600000001_900000000000001"))
+        #expect(
+            signal.referral
+                == Referral(
+                    ref: "spring_promo", source: "ADS", type: "OPEN_THREAD",
+                    adID: "23850000000000042",
+                    adTitle: "Book a free consult", postID: "104857600000001_900000000000001"))
     }
 
     @Test func shortlinkReferralIsAReferralSignal() throws {
@@ -35,7 +40,10 @@ import Testing
     @Test func batchedEntriesYieldOneSignalEachInOrder() throws {
         let signals = try MessengerWebhook.parse(try FixtureFiles.body("batched-entries.json"))
         #expect(signals.map(\.kind) == [.message, .postback, .quickReply])
-        #expect(signals.map(\.pageScopedUserID) == ["7310000000000003", "7310000000000004", "7310000000000005"])
+        #expect(
+            signals.map(\.pageScopedUserID) == [
+                "7310000000000003", "7310000000000004", "7310000000000005",
+            ])
         #expect(signals.map(\.pageID) == ["104857600000001", "104857600000001", "104857600000002"])
     }
 
@@ -55,7 +63,8 @@ import Testing
     }
 
     @Test func unicodeEscapesAreDecodedInText() throws {
-        let signals = try MessengerWebhook.parse(try FixtureFiles.body("text-with-email-unicode.json"))
+        let signals = try MessengerWebhook.parse(
+            try FixtureFiles.body("text-with-email-unicode.json"))
         #expect(signals.first?.text?.contains("Renée") == true)
     }
 
@@ -82,7 +91,7 @@ import Testing
             """#
         let signals = try MessengerWebhook.parse(Array(body.utf8))
         #expect(signals.count == 1)
-        #expect(signals.first?.timestampMillis == 1764763399950)
+        #expect(signals.first?.timestampMillis == 1_764_763_399_950)
         #expect(signals.first?.kind == .postback)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RelayCore
 import Testing
+
 @testable import RelayJournal
 
 /// A journal in a fresh temporary directory, removed with the value.
@@ -13,7 +14,8 @@ final class TemporaryJournal {
             .appendingPathComponent("journal-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         journal = try SQLiteJournal(
-            path: directory.appendingPathComponent("journal.sqlite").path, configuration: configuration)
+            path: directory.appendingPathComponent("journal.sqlite").path,
+            configuration: configuration)
     }
 
     deinit {
@@ -40,15 +42,17 @@ func conversion(_ eventID: String, name: String = "Lead", psid: String = "731") 
 }
 
 func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> InboundDelivery {
-    InboundDelivery(source: "messenger", receivedAtMillis: millis, body: Array("{}".utf8), items: items)
+    InboundDelivery(
+        source: "messenger", receivedAtMillis: millis, body: Array("{}".utf8), items: items)
 }
 
 @Suite struct SQLiteJournalTests {
     @Test func aConversionIsQueuedForBothDestinations() throws {
         let temp = try TemporaryJournal()
-        let receipt = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-        ]))
+        let receipt = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+            ]))
         guard case .conversion(let id, "e1") = receipt.results.first else {
             Issue.record("expected a new conversion, got \(receipt.results)")
             return
@@ -62,17 +66,23 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
 
     @Test func theSameKeyInsideTheWindowIsADedupeHitThatPointsAtTheFirst() throws {
         let temp = try TemporaryJournal()
-        let first = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-        ]))
-        let again = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-        ], at: 1_764_763_200_000 + 47 * hour))
+        let first = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+            ]))
+        let again = try temp.journal.appendAndWait(
+            delivery(
+                [
+                    InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+                ], at: 1_764_763_200_000 + 47 * hour))
         guard case .conversion(let firstID, _) = first.results[0] else {
             Issue.record("first append was not a conversion")
             return
         }
-        #expect(again.results == [.dedupeHit(matchedConversionID: firstID, eventID: "e1", rule: "event_id")])
+        #expect(
+            again.results == [
+                .dedupeHit(matchedConversionID: firstID, eventID: "e1", rule: "event_id")
+            ])
         #expect(try temp.journal.due(for: .capi, nowMillis: .max, limit: 10).count == 1)
         let counters = try temp.journal.counters()
         #expect(counters.conversions == 2)
@@ -82,21 +92,27 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
 
     @Test func anotherEventNameWithTheSameIdIsNotADuplicate() throws {
         let temp = try TemporaryJournal()
-        let receipt = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1"))),
-            InboundItem(signal: signal(.postback), outcome: .conversion(conversion("e1", name: "Schedule"))),
-        ]))
+        let receipt = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1"))),
+                InboundItem(
+                    signal: signal(.postback),
+                    outcome: .conversion(conversion("e1", name: "Schedule"))),
+            ]))
         #expect(receipt.results.allSatisfy { if case .conversion = $0 { true } else { false } })
     }
 
     @Test func pastTheWindowTheSameKeyIsANewConversion() throws {
         let temp = try TemporaryJournal(configuration: .init(dedupeWindowSeconds: 48 * 3600))
-        _ = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-        ]))
-        let later = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-        ], at: 1_764_763_200_000 + 49 * hour))
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+            ]))
+        let later = try temp.journal.appendAndWait(
+            delivery(
+                [
+                    InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+                ], at: 1_764_763_200_000 + 49 * hour))
         guard case .conversion = later.results[0] else {
             Issue.record("expected a new conversion past the window, got \(later.results)")
             return
@@ -104,31 +120,41 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
     }
 
     @Test func theWindowIsNeverBelow48Hours() {
-        #expect(SQLiteJournalConfiguration(dedupeWindowSeconds: 60).dedupeWindowSeconds == 48 * 3600)
+        #expect(
+            SQLiteJournalConfiguration(dedupeWindowSeconds: 60).dedupeWindowSeconds == 48 * 3600)
     }
 
     @Test func theFirstReferralOfAThreadTravelsWithLaterConversions() throws {
         let temp = try TemporaryJournal()
         let ad = Referral(ref: "spring_promo", source: "ADS", adID: "2385")
         let later = Referral(ref: "newsletter_dec", source: "SHORTLINK")
-        _ = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.postback, mid: "m0", referral: ad), outcome: .notConversion(reason: "x")),
-            InboundItem(signal: signal(.referral, mid: nil, referral: later), outcome: .notConversion(reason: "x")),
-        ]))
-        _ = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-        ]))
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(
+                    signal: signal(.postback, mid: "m0", referral: ad),
+                    outcome: .notConversion(reason: "x")),
+                InboundItem(
+                    signal: signal(.referral, mid: nil, referral: later),
+                    outcome: .notConversion(reason: "x")),
+            ]))
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+            ]))
         let pending = try temp.journal.due(for: .capi, nowMillis: .max, limit: 10)
         #expect(pending.first?.conversion.referral == ad)
     }
 
     @Test func countersAddUp() throws {
         let temp = try TemporaryJournal()
-        _ = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1"))),
-            InboundItem(signal: signal(.read, mid: nil), outcome: .notConversion(reason: "read receipt")),
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1"))),
-        ]))
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1"))),
+                InboundItem(
+                    signal: signal(.read, mid: nil), outcome: .notConversion(reason: "read receipt")
+                ),
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1"))),
+            ]))
         let counters = try temp.journal.counters()
         #expect(counters.deliveries == 1)
         #expect(counters.received == 3)
@@ -139,11 +165,15 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
 
     @Test func deliveryStatesAndAttemptsAreRecorded() throws {
         let temp = try TemporaryJournal()
-        _ = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply, mid: "a"), outcome: .conversion(conversion("e1"))),
-            InboundItem(signal: signal(.quickReply, mid: "b"), outcome: .conversion(conversion("e2"))),
-            InboundItem(signal: signal(.quickReply, mid: "c"), outcome: .conversion(conversion("e3"))),
-        ]))
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(
+                    signal: signal(.quickReply, mid: "a"), outcome: .conversion(conversion("e1"))),
+                InboundItem(
+                    signal: signal(.quickReply, mid: "b"), outcome: .conversion(conversion("e2"))),
+                InboundItem(
+                    signal: signal(.quickReply, mid: "c"), outcome: .conversion(conversion("e3"))),
+            ]))
         let due = try temp.journal.due(for: .capi, nowMillis: .max, limit: 10)
         let ids = due.map(\.conversionID)
         try temp.journal.record(
@@ -177,11 +207,13 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
         // As the HTTP server does: submit without waiting, answer when the commit completes.
         for index in 0..<200 {
             done.enter()
-            journal.append(delivery([
-                InboundItem(
-                    signal: signal(.quickReply, psid: "u\(index)", mid: "m\(index)"),
-                    outcome: .conversion(conversion("e\(index)", psid: "u\(index)")))
-            ])) { result in
+            journal.append(
+                delivery([
+                    InboundItem(
+                        signal: signal(.quickReply, psid: "u\(index)", mid: "m\(index)"),
+                        outcome: .conversion(conversion("e\(index)", psid: "u\(index)")))
+                ])
+            ) { result in
                 if case .failure = result { failures.add() }
                 done.leave()
             }
@@ -198,7 +230,8 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
         let temp = try TemporaryJournal()
         let other = try SQLiteDatabase(path: temp.journal.path)
         try other.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries BEGIN SELECT RAISE(FAIL, 'refused'); END;")
+            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries BEGIN SELECT RAISE(FAIL, 'refused'); END;"
+        )
         let item = InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
         #expect(throws: JournalError.self) { try temp.journal.appendAndWait(delivery([item])) }
 
@@ -235,17 +268,19 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
         let path = directory.appendingPathComponent("journal.sqlite").path
         do {
             let journal = try SQLiteJournal(path: path)
-            _ = try journal.appendAndWait(delivery([
-                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-            ]))
+            _ = try journal.appendAndWait(
+                delivery([
+                    InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+                ]))
             journal.close()
         }
         let reopened = try SQLiteJournal(path: path)
         defer { reopened.close() }
         #expect(try reopened.due(for: .capi, nowMillis: .max, limit: 10).count == 1)
-        let again = try reopened.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-        ]))
+        let again = try reopened.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+            ]))
         guard case .dedupeHit = again.results[0] else {
             Issue.record("dedupe must survive a restart, got \(again.results)")
             return

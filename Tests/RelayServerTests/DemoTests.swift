@@ -12,7 +12,9 @@ import Testing
         #expect(output.contains("funnel steps      200 messaging items"))
         #expect(numbers["received"]! >= 200, "redeliveries are received too")
         #expect(numbers["received"] == numbers["conversions"]! + numbers["non-conversions"]!)
-        #expect(numbers["conversions"] == numbers["sent"]! + numbers["dedupe hits"]! + numbers["expired"]! + numbers["failed"]!)
+        #expect(
+            numbers["conversions"] == numbers["sent"]! + numbers["dedupe hits"]! + numbers[
+                "expired"]! + numbers["failed"]!)
         #expect(numbers["dedupe hits"]! > 0, "the demo redelivers some webhooks")
         #expect(numbers["sent"]! > 0)
         #expect(!output.contains("DOES NOT ADD UP"))
@@ -21,12 +23,16 @@ import Testing
     /// Reads `received 200 = conversions 80 + non-conversions 120` and the next line's numbers.
     private func totals(in output: String) throws -> [String: Int] {
         var numbers: [String: Int] = [:]
-        let names = ["received", "conversions", "non-conversions", "sent", "dedupe hits", "expired", "failed"]
+        let names = [
+            "received", "conversions", "non-conversions", "sent", "dedupe hits", "expired",
+            "failed",
+        ]
         for line in output.split(separator: "\n") where line.contains(" = ") {
             for name in names {
                 let pattern = try NSRegularExpression(pattern: "(?:^|[ ])\(name) +(\\d+)")
                 let text = String(line)
-                if let match = pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+                if let match = pattern.firstMatch(
+                    in: text, range: NSRange(text.startIndex..., in: text)),
                     let range = Range(match.range(at: 1), in: text), numbers[name] == nil
                 {
                     numbers[name] = Int(text[range])

@@ -27,7 +27,8 @@ enum MessengerFixture {
 
         var result = text
         for match in matches.reversed() {
-            guard let range = Range(match.range(at: 2), in: result), let value = Int64(result[range])
+            guard let range = Range(match.range(at: 2), in: result),
+                let value = Int64(result[range])
             else { continue }
             result.replaceSubrange(range, with: String(value + delta))
         }
@@ -46,6 +47,7 @@ enum MessengerFixture {
             let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
             entries += (object?["entry"] as? [Any]) ?? []
         }
-        return Array(try JSONSerialization.data(withJSONObject: ["object": "page", "entry": entries]))
+        return Array(
+            try JSONSerialization.data(withJSONObject: ["object": "page", "entry": entries]))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RelayCore
 import Testing
+
 @testable import RelayJournal
 
 /// The relay end to end: real `serve` and `sandbox` processes, real HTTP, a real SQLite file.
@@ -16,7 +17,10 @@ import Testing
         let response = try stack.postWebhook(body)
         #expect(response.status == 200)
 
-        #expect(try eventually { try stack.acceptedEvents().count == 1 && stack.acceptedCRMPosts().count == 1 })
+        #expect(
+            try eventually {
+                try stack.acceptedEvents().count == 1 && stack.acceptedCRMPosts().count == 1
+            })
         let event = try #require(try stack.acceptedEvents().first)
         #expect(event["event_name"] as? String == "Lead")
         #expect(event["event_id"] as? String == Self.leadEventID)
@@ -26,7 +30,9 @@ import Testing
         #expect(userData["page_id"] as? String == "104857600000001")
         #expect(userData["page_scoped_user_id"] as? String == "7310000000000001")
         let eventTime = try #require((event["event_time"] as? NSNumber)?.int64Value)
-        #expect(abs(eventTime - Int64(Date().timeIntervalSince1970) + 30) < 5, "event_time is in seconds")
+        #expect(
+            abs(eventTime - Int64(Date().timeIntervalSince1970) + 30) < 5,
+            "event_time is in seconds")
 
         let crm = try #require(try stack.acceptedCRMPosts().first)
         #expect(crm["event_id"] as? String == Self.leadEventID)
@@ -39,7 +45,9 @@ import Testing
             #expect(!output.contains(MessengerFixture.appSecret))
             #expect(!output.contains(RelayStack.crmSecret))
         }
-        let recordText = String(decoding: FileManager.default.contents(atPath: stack.recordPath) ?? Data(), as: UTF8.self)
+        let recordText = String(
+            decoding: FileManager.default.contents(atPath: stack.recordPath) ?? Data(),
+            as: UTF8.self)
         #expect(!recordText.contains(RelayStack.accessToken))
     }
 
@@ -51,14 +59,22 @@ import Testing
         #expect(try stack.postWebhook(body).status == 200)
         #expect(try stack.postWebhook(body).status == 200)
         #expect(try stack.postWebhook(body).status == 200)
-        let batched = try MessengerFixture.batch([try MessengerFixture.shifted("postback-book-call.json"), body])
+        let batched = try MessengerFixture.batch([
+            try MessengerFixture.shifted("postback-book-call.json"), body,
+        ])
         #expect(try stack.postWebhook(batched).status == 200)
 
-        #expect(try eventually { try stack.counters().capiPending == 0 && stack.acceptedEvents().count == 2 })
+        #expect(
+            try eventually {
+                try stack.counters().capiPending == 0 && stack.acceptedEvents().count == 2
+            })
         Thread.sleep(forTimeInterval: 0.5)  // time for a wrong second send to show up
         let events = try stack.acceptedEvents()
         #expect(events.filter { $0["event_id"] as? String == Self.leadEventID }.count == 1)
-        #expect(events.map { $0["event_name"] as? String } .sorted { ($0 ?? "") < ($1 ?? "") } == ["Lead", "Schedule"])
+        #expect(
+            events.map { $0["event_name"] as? String }.sorted { ($0 ?? "") < ($1 ?? "") } == [
+                "Lead", "Schedule",
+            ])
 
         let counters = try stack.counters()
         #expect(counters.dedupeHits == 3)
@@ -71,13 +87,21 @@ import Testing
         defer { stack.stop() }
         let body = try MessengerFixture.shifted("quick-reply-lead.json")
 
-        #expect(try stack.postWebhook(body, signature: "sha256=" + String(repeating: "0", count: 64)).status == 403)
-        #expect(try RawHTTP.post(port: stack.relayPort, path: "/webhooks/messenger", body: body).status == 403)
-        #expect(try stack.postWebhook(body, signature: MessengerFixture.signature(body, secret: "wrong")).status == 403)
+        #expect(
+            try stack.postWebhook(body, signature: "sha256=" + String(repeating: "0", count: 64))
+                .status == 403)
+        #expect(
+            try RawHTTP.post(port: stack.relayPort, path: "/webhooks/messenger", body: body).status
+                == 403)
+        #expect(
+            try stack.postWebhook(
+                body, signature: MessengerFixture.signature(body, secret: "wrong")
+            ).status == 403)
         #expect(try stack.counters().deliveries == 0)
 
         #expect(try stack.postWebhook(Array("{\"object\":\"page\",".utf8)).status == 400)
-        #expect(try stack.postWebhook(Array(#"{"object":"instagram","entry":[]}"#.utf8)).status == 404)
+        #expect(
+            try stack.postWebhook(Array(#"{"object":"instagram","entry":[]}"#.utf8)).status == 404)
         let oversized = [UInt8](repeating: UInt8(ascii: " "), count: (1 << 20) + 1)
         #expect(try stack.postWebhook(oversized).status == 413)
         #expect(try stack.counters().deliveries == 0)
@@ -96,7 +120,8 @@ import Testing
         // a broken file would.
         let database = try SQLiteDatabase(path: stack.journalPath)
         try database.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries BEGIN SELECT RAISE(FAIL, 'refused'); END;")
+            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries BEGIN SELECT RAISE(FAIL, 'refused'); END;"
+        )
         let body = try MessengerFixture.shifted("quick-reply-lead.json")
         #expect(try stack.postWebhook(body).status == 503)
         #expect(try stack.counters().received == 0)
@@ -114,11 +139,13 @@ import Testing
         defer { stack.stop() }
         let good = try RawHTTP.get(
             port: stack.relayPort,
-            "/webhooks/messenger?hub.mode=subscribe&hub.verify_token=\(RelayStack.verifyToken)&hub.challenge=1158201444")
+            "/webhooks/messenger?hub.mode=subscribe&hub.verify_token=\(RelayStack.verifyToken)&hub.challenge=1158201444"
+        )
         #expect(good.status == 200)
         #expect(good.body.trimmingCharacters(in: .whitespacesAndNewlines) == "1158201444")
         let bad = try RawHTTP.get(
-            port: stack.relayPort, "/webhooks/messenger?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1")
+            port: stack.relayPort,
+            "/webhooks/messenger?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1")
         #expect(bad.status == 403)
     }
 
@@ -126,17 +153,25 @@ import Testing
         let stack = try RelayStack()
         defer { stack.stop() }
 
-        #expect(try stack.postWebhook(try MessengerFixture.original("quick-reply-lead.json")).status == 200)
-        #expect(try stack.postWebhook(try MessengerFixture.original("postback-book-call.json")).status == 200)
+        #expect(
+            try stack.postWebhook(try MessengerFixture.original("quick-reply-lead.json")).status
+                == 200)
+        #expect(
+            try stack.postWebhook(try MessengerFixture.original("postback-book-call.json")).status
+                == 200)
         #expect(try eventually { try stack.counters().capiExpired == 2 })
         #expect(try stack.acceptedEvents().isEmpty)
-        #expect(try stack.records().filter { $0["kind"] as? String == "capi" }.isEmpty, "nothing was even tried")
+        #expect(
+            try stack.records().filter { $0["kind"] as? String == "capi" }.isEmpty,
+            "nothing was even tried")
     }
 
     @Test func echoesReadsAndDeliveriesAreStoredButAreNotConversions() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
-        #expect(try stack.postWebhook(try MessengerFixture.shifted("echo-read-delivery.json")).status == 200)
+        #expect(
+            try stack.postWebhook(try MessengerFixture.shifted("echo-read-delivery.json")).status
+                == 200)
         let counters = try stack.counters()
         #expect(counters.received == 3)
         #expect(counters.notConversions == 3)
@@ -148,18 +183,21 @@ import Testing
         let stack = try RelayStack(flushIntervalSeconds: 1.5)
         defer { stack.stop() }
 
-        let template = String(decoding: try MessengerFixture.shifted("quick-reply-lead.json"), as: UTF8.self)
+        let template = String(
+            decoding: try MessengerFixture.shifted("quick-reply-lead.json"), as: UTF8.self)
         var expected: Set<String> = []
         for index in 0..<200 {
             let psid = "73100000\(String(format: "%08d", index))"
-            let body = Array(template
-                .replacingOccurrences(of: "7310000000000001", with: psid)
-                .replacingOccurrences(of: "m_AbCdEf0001-qr", with: "m_kill-\(index)").utf8)
+            let body = Array(
+                template
+                    .replacingOccurrences(of: "7310000000000001", with: psid)
+                    .replacingOccurrences(of: "m_AbCdEf0001-qr", with: "m_kill-\(index)").utf8)
             let response = try stack.postWebhook(body)
             try #require(response.status == 200, "webhook \(index) was not acknowledged")
-            expected.insert(EventID.derive(
-                pageID: "104857600000001", pageScopedUserID: psid, eventName: "Lead",
-                anchor: "mid:m_kill-\(index)"))
+            expected.insert(
+                EventID.derive(
+                    pageID: "104857600000001", pageScopedUserID: psid, eventName: "Lead",
+                    anchor: "mid:m_kill-\(index)"))
         }
 
         stack.relay.kill(SIGKILL)

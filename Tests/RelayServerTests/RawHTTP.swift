@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,8 @@ enum RawHTTP {
     }
 
     /// Sends `request` bytes and reads one response; `Connection: close` is expected.
-    static func exchange(port: UInt16, _ request: [UInt8], timeout: Double = 10) throws -> Response {
+    static func exchange(port: UInt16, _ request: [UInt8], timeout: Double = 10) throws -> Response
+    {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
         defer { close(fd) }
@@ -32,7 +34,9 @@ enum RawHTTP {
 
         var offset = 0
         while offset < request.count {
-            let sent = request[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = request[offset...].withUnsafeBytes {
+                send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { break }  // the server may close early, e.g. after a 413
             offset += sent
         }

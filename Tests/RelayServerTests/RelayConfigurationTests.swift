@@ -1,12 +1,15 @@
 import Foundation
 import Testing
+
 @testable import RelayServer
 
 @Suite struct RelayConfigurationTests {
     @Test func theExampleConfigPassesTheCheck() throws {
-        let configuration = try RelayConfiguration.parse(Data(ExampleConfiguration.text.utf8), file: "example")
+        let configuration = try RelayConfiguration.parse(
+            Data(ExampleConfiguration.text.utf8), file: "example")
         #expect(configuration.pages.count == 2)
-        #expect(Set(configuration.datasets.values) == ["880000000000001"], "two pages share a dataset")
+        #expect(
+            Set(configuration.datasets.values) == ["880000000000001"], "two pages share a dataset")
         #expect(configuration.rules.map(\.event).contains("Purchase"))
         #expect(configuration.crm?.url == "http://127.0.0.1:9090/crm")
     }
@@ -16,7 +19,9 @@ import Testing
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("README.md")
         let text = try String(contentsOf: readme, encoding: .utf8)
-        #expect(text.contains(ExampleConfiguration.text), "README.md must embed `capi-relay config example` verbatim")
+        #expect(
+            text.contains(ExampleConfiguration.text),
+            "README.md must embed `capi-relay config example` verbatim")
     }
 
     @Test func missingFieldsKeepTheirDefaults() throws {
@@ -64,7 +69,8 @@ import Testing
                 "bad.json: rules[1].when.text: '(' is not a valid regular expression",
             ]
             for prefix in expected {
-                #expect(lines.contains { $0.hasPrefix(prefix) }, "missing: \(prefix)\nin:\n\(error)")
+                #expect(
+                    lines.contains { $0.hasPrefix(prefix) }, "missing: \(prefix)\nin:\n\(error)")
             }
         }
     }
@@ -77,14 +83,20 @@ import Testing
             Issue.record("missing secrets must be reported")
         } catch {
             let text = error.description
-            #expect(text.contains("messenger.verify_token: no value in environment variable CAPI_RELAY_VERIFY_TOKEN"))
-            #expect(text.contains("capi.access_token: no value in environment variable CAPI_RELAY_ACCESS_TOKEN"))
+            #expect(
+                text.contains(
+                    "messenger.verify_token: no value in environment variable CAPI_RELAY_VERIFY_TOKEN"
+                ))
+            #expect(
+                text.contains(
+                    "capi.access_token: no value in environment variable CAPI_RELAY_ACCESS_TOKEN"))
             #expect(!text.contains("s3cr3t"))
         }
     }
 
     @Test func secretsCanComeFromFiles() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "secret-\(UUID().uuidString)")
         try "from-a-file\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         #expect(try SecretSource(file: file.path).resolve(environment: [:]) == "from-a-file")

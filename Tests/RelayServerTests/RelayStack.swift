@@ -69,7 +69,8 @@ final class RelayStack: @unchecked Sendable {
               ]
             }
             """
-        try config.write(toFile: directory.appendingPathComponent("capi-relay.json").path,
+        try config.write(
+            toFile: directory.appendingPathComponent("capi-relay.json").path,
             atomically: true, encoding: .utf8)
 
         (relay, relayPort) = (try TestProcess([]), 0)
@@ -90,7 +91,8 @@ final class RelayStack: @unchecked Sendable {
     func postWebhook(_ body: [UInt8], signature: String? = nil) throws -> RawHTTP.Response {
         var headers = ["Content-Type": "application/json"]
         headers["X-Hub-Signature-256"] = signature ?? MessengerFixture.signature(body)
-        return try RawHTTP.post(port: relayPort, path: "/webhooks/messenger", headers: headers, body: body)
+        return try RawHTTP.post(
+            port: relayPort, path: "/webhooks/messenger", headers: headers, body: body)
     }
 
     /// Every line of the sandbox's record file, parsed.
@@ -103,14 +105,18 @@ final class RelayStack: @unchecked Sendable {
 
     /// The CAPI events the sandbox accepted, in arrival order.
     func acceptedEvents() throws -> [[String: Any]] {
-        try records().filter { $0["kind"] as? String == "capi" && $0["verdict"] as? String == "accepted" }
-            .flatMap { ($0["events"] as? [[String: Any]]) ?? [] }
+        try records().filter {
+            $0["kind"] as? String == "capi" && $0["verdict"] as? String == "accepted"
+        }
+        .flatMap { ($0["events"] as? [[String: Any]]) ?? [] }
     }
 
     /// The CRM bodies the sandbox accepted.
     func acceptedCRMPosts() throws -> [[String: Any]] {
-        try records().filter { $0["kind"] as? String == "crm" && $0["verdict"] as? String == "accepted" }
-            .compactMap { $0["body"] as? [String: Any] }
+        try records().filter {
+            $0["kind"] as? String == "crm" && $0["verdict"] as? String == "accepted"
+        }
+        .compactMap { $0["body"] as? [String: Any] }
     }
 
     /// The journal's counters, read beside the running relay (WAL allows it).

@@ -17,7 +17,8 @@ final class TestProcess: @unchecked Sendable {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = runner.deletingLastPathComponent()
         // The runner may be inside the .xctest bundle directory.
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("capi-relay").path),
+        while !FileManager.default.fileExists(
+            atPath: directory.appendingPathComponent("capi-relay").path),
             directory.path != "/"
         {
             directory = directory.deletingLastPathComponent()

@@ -143,7 +143,8 @@ public enum Demo {
         relay.stop()
         let records = sandbox.records
         return DemoTotals(
-            journal: journalCounters, steps: player.steps, posts: player.posts, refusedPosts: player.refusedPosts,
+            journal: journalCounters, steps: player.steps, posts: player.posts,
+            refusedPosts: player.refusedPosts,
             sandboxAcceptedEvents: records.filter { $0.kind == .capi && $0.verdict == .accepted }
                 .reduce(0) { $0 + ($1.eventsReceived ?? 0) },
             sandboxRejectedRequests: records.filter { $0.verdict == .rejected }.count,
@@ -173,7 +174,8 @@ public enum Demo {
         _ relay: Relay, options: DemoOptions, print: @Sendable (String) -> Void, previous: String
     ) -> String {
         guard let c = try? relay.journal.counters() else { return previous }
-        let line = "received \(c.received)  conversions \(c.conversions)  dedupe hits \(c.dedupeHits)"
+        let line =
+            "received \(c.received)  conversions \(c.conversions)  dedupe hits \(c.dedupeHits)"
             + "  sent \(c.capiSent)  failed \(c.capiFailed)  expired \(c.capiExpired)"
             + "  pending \(c.capiPending)  crm \(c.crmSent)"
         guard line != previous else { return previous }

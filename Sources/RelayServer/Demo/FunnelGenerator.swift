@@ -67,7 +67,9 @@ struct FunnelGenerator {
             ])
         }
 
-        add(["message": .object(["mid": .string(mid()), "text": .string("hi, is the consult free?")])])
+        add([
+            "message": .object(["mid": .string(mid()), "text": .string("hi, is the consult free?")])
+        ])
         add(
             [
                 "message": .object([
@@ -88,16 +90,22 @@ struct FunnelGenerator {
 
         add([
             "postback": .object([
-                "mid": .string(mid()), "title": .string("Book a call"), "payload": .string("BOOK_CALL"),
+                "mid": .string(mid()), "title": .string("Book a call"),
+                "payload": .string("BOOK_CALL"),
             ])
         ])
         if random.chance(0.3) {
-            add(["message": .object(["mid": .string(mid()), "text": .string("can you call me back?")])])
+            add([
+                "message": .object([
+                    "mid": .string(mid()), "text": .string("can you call me back?"),
+                ])
+            ])
         }
         if random.chance(0.2) {
             add([
                 "optin": .object([
-                    "type": .string("notification_messages"), "payload": .string("CONSENT_MARKETING"),
+                    "type": .string("notification_messages"),
+                    "payload": .string("CONSENT_MARKETING"),
                 ])
             ])
         }

@@ -75,7 +75,8 @@ final class FunnelPlayer: @unchecked Sendable {
     }
 
     private func send(_ steps: [FunnelGenerator.Step]) {
-        let body = FunnelGenerator.body(steps, entryTimeMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        let body = FunnelGenerator.body(
+            steps, entryTimeMillis: Int64(Date().timeIntervalSince1970 * 1000))
         let signature = MessengerSignature.header(for: body, appSecret: appSecret)
         let result = transport.post(
             url: url,
