@@ -474,6 +474,11 @@ struct HTTPRequestParser: Sendable {
         }
         let line = buffer[readIndex..<lineEnd]
         readIndex = lineEnd + 2
+        // A bare LF or CR hidden in an ignored extension would end the line early for a proxy
+        // that accepts bare line breaks, and the two would disagree about where the chunk is.
+        guard line.allSatisfy(\.isFieldValueCharacter) else {
+            return reject(badRequest("control character in a chunk size line"))
+        }
 
         // chunk-size [ BWS ";" extension ], extensions ignored.
         let digits = line.prefix(while: { $0.hexDigitValue != nil })
@@ -533,6 +538,11 @@ struct HTTPRequestParser: Sendable {
                 return .needMoreData
             }
             let isBlank = lineEnd == readIndex
+            // Dropped, but still checked: see the chunk size line for why a bare CR or LF
+            // matters even in bytes the relay ignores.
+            guard buffer[readIndex..<lineEnd].allSatisfy(\.isFieldValueCharacter) else {
+                return reject(badRequest("control character in a trailer line"))
+            }
             seen += lineEnd + 2 - readIndex
             readIndex = lineEnd + 2
             if isBlank { return finishBody() }

@@ -211,6 +211,9 @@ import Testing
         #expect(rejectionStatus(head + "zz\r\n") == 400)
         #expect(rejectionStatus(head + "3\r\nabcX\r\n") == 400)
         #expect(rejectionStatus(head + "3 x\r\nabc\r\n") == 400)
+        // Bare line breaks where the relay ignores the content still decide framing elsewhere.
+        #expect(rejectionStatus(head + "3;a\nb\r\nabc\r\n") == 400)
+        #expect(rejectionStatus(head + "0\r\nX-T: a\nb\r\n\r\n") == 400)
     }
 
     @Test func refusesAnOversizedHeadWith431() {
