@@ -83,8 +83,10 @@ final class EventLoop: @unchecked Sendable {
 
     /// The thread body: runs until a `.shutdown` message, then closes everything it owns.
     func run() {
+        var nextDeadline = Double.infinity
         while isRunning {
-            let count = epoll.wait(into: events, timeoutMilliseconds: waitTimeout(now: now()))
+            let timeout = waitTimeout(until: nextDeadline, now: now())
+            let count = epoll.wait(into: events, timeoutMilliseconds: timeout)
             if count < 0 {
                 guard errno == EINTR else {
                     preconditionFailure("epoll_wait failed: \(systemErrorText())")
@@ -105,9 +107,17 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             processMessages(now: now)
-            expireDeadlines(now: now)
+            nextDeadline = serviceDeadlines(now: now)
         }
         tearDown()
+    }
+
+    /// Releases the epoll instance and eventfd of a loop whose thread never started.
+    func abandon() {
+        precondition(connections.isEmpty, "abandoning an event loop that has connections")
+        _ = mailbox.close()
+        epoll.close()
+        readBuffer.deallocate()
     }
 
     // MARK: - Services for connections
@@ -199,10 +209,11 @@ final class EventLoop: @unchecked Sendable {
             .serialized(framing: .init(keepAlive: false), date: dateHeader())
         _ = response.withUnsafeBytes { Socket.send(descriptor, $0) }
         _ = shutdown(descriptor, Int32(SHUT_WR))
-        // Discard whatever request bytes already arrived: closing with unread input would send
-        // RST, which can destroy the 503 before the client reads it.
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        while recv(descriptor, &scratch, scratch.count, Int32(MSG_DONTWAIT)) > 0 {}
+        // Discard request bytes that already arrived: closing with unread input would send RST,
+        // which can destroy the 503 before the client reads it. Bounded, because a client that
+        // keeps sending must not hold the accepting loop here.
+        var scratch = [UInt8](repeating: 0, count: 16 * 1024)
+        for _ in 0..<4 where recv(descriptor, &scratch, scratch.count, Int32(MSG_DONTWAIT)) > 0 {}
         _ = Glibc.close(descriptor)
     }
 
@@ -242,28 +253,41 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func expireDeadlines(now: Double) {
+    /// Acts on every deadline that has passed and returns the earliest one still ahead.
+    ///
+    /// A scan of all connections once per wake-up, rather than a timer heap: with at most
+    /// `maxConnections` spread over the loops it costs microseconds, and it cannot go stale
+    /// when a deadline moves (which happens on nearly every read).
+    private func serviceDeadlines(now: Double) -> Double {
         if let pausedUntil = acceptPausedUntil, now >= pausedUntil, listener >= 0 {
             acceptPausedUntil = nil
             epoll.modify(listener, events: .input, token: Self.listenerToken)
         }
-        let expired = connections.values.filter { ($0.machine.deadline ?? .infinity) <= now }
-        for connection in expired where !connection.isClosed {
-            connection.deadlinePassed(now: now)
-        }
-    }
 
-    /// Milliseconds until the earliest deadline, rounded up so the loop does not wake just
-    /// before it; -1 (wait indefinitely) when nothing is timed.
-    private func waitTimeout(now: Double) -> Int32 {
         var earliest = acceptPausedUntil ?? .infinity
+        var expired: [HTTPConnection] = []
         for connection in connections.values {
-            if let deadline = connection.machine.deadline, deadline < earliest {
+            guard let deadline = connection.machine.deadline else { continue }
+            if deadline <= now {
+                expired.append(connection)
+            } else if deadline < earliest {
                 earliest = deadline
             }
         }
-        guard earliest.isFinite else { return -1 }
-        let milliseconds = ((earliest - now) * 1000).rounded(.up)
+        for connection in expired where !connection.isClosed {
+            connection.deadlinePassed(now: now)
+            if !connection.isClosed, let deadline = connection.machine.deadline {
+                earliest = min(earliest, deadline)
+            }
+        }
+        return earliest
+    }
+
+    /// Milliseconds until `deadline`, rounded up so the loop does not wake just before it; -1
+    /// (wait indefinitely) when nothing is timed.
+    private func waitTimeout(until deadline: Double, now: Double) -> Int32 {
+        guard deadline.isFinite else { return -1 }
+        let milliseconds = ((deadline - now) * 1000).rounded(.up)
         return Int32(min(max(milliseconds, 0), 60_000))
     }
 

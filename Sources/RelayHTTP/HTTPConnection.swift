@@ -137,7 +137,8 @@ final class HTTPConnection {
         }
 
         if !hasPendingOutput {
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 64 * 1024)
+            // Same trade as the parser's buffer: reuse small allocations, free large ones.
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 16 * 1024)
             outboundOffset = 0
         } else if outboundOffset > before {
             machine.outputProgressed(now: now)

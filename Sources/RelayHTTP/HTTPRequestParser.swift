@@ -331,14 +331,11 @@ struct HTTPRequestParser: Sendable {
         while let byte = valueBytes.last, byte == .space || byte == .tab {
             valueBytes = valueBytes.dropLast()
         }
+        let name = String(decoding: nameBytes, as: UTF8.self)
         guard valueBytes.allSatisfy(\.isFieldValueCharacter) else {
-            return .failure(badRequest("control character in a header value"))
+            return .failure(badRequest("control character in the value of header \(name)"))
         }
-        return .success(
-            (
-                name: String(decoding: nameBytes, as: UTF8.self),
-                value: String(decoding: valueBytes, as: UTF8.self)
-            ))
+        return .success((name: name, value: String(decoding: valueBytes, as: UTF8.self)))
     }
 
     // MARK: - Framing
@@ -363,8 +360,8 @@ struct HTTPRequestParser: Sendable {
         var expectsContinue = false
         if let expectation = headers["Expect"] {
             guard expectation.lowercased() == "100-continue" else {
-                return .failure(
-                    Rejection(status: 417, reason: "unsupported expectation; only 100-continue"))
+                let reason = "unsupported expectation \(quoted(expectation)); only 100-continue"
+                return .failure(Rejection(status: 417, reason: reason))
             }
             // An HTTP/1.0 client cannot understand a 100 response (RFC 9110 §10.1.1).
             expectsContinue = line.minorVersion == 1
@@ -411,8 +408,9 @@ struct HTTPRequestParser: Sendable {
             guard codings.last == "chunked" else {
                 return .failure(badRequest("Transfer-Encoding must end with chunked"))
             }
-            return .failure(
-                Rejection(status: 501, reason: "only the chunked transfer coding is supported"))
+            let reason = "transfer coding \(quoted(transferEncodings.joined(separator: ", "))) "
+                + "is not supported; only chunked"
+            return .failure(Rejection(status: 501, reason: reason))
         }
 
         guard let lengthText = contentLengths.first else { return .success(.none) }
@@ -420,7 +418,8 @@ struct HTTPRequestParser: Sendable {
             return .failure(badRequest("more than one Content-Length header"))
         }
         guard !lengthText.isEmpty, lengthText.utf8.allSatisfy(\.isDigit) else {
-            return .failure(badRequest("Content-Length must be a decimal number"))
+            return .failure(
+                badRequest("Content-Length must be a decimal number, got \(quoted(lengthText))"))
         }
         // Decided before a single body byte is read, so an oversized upload costs nothing.
         guard lengthText.utf8.count <= 18, let length = Int(lengthText),
@@ -474,6 +473,11 @@ struct HTTPRequestParser: Sendable {
         }
         let line = buffer[readIndex..<lineEnd]
         readIndex = lineEnd + 2
+        // A bare LF or CR hidden in an ignored extension would end the line early for a proxy
+        // that accepts bare line breaks, and the two would disagree about where the chunk is.
+        guard line.allSatisfy(\.isFieldValueCharacter) else {
+            return reject(badRequest("control character in a chunk size line"))
+        }
 
         // chunk-size [ BWS ";" extension ], extensions ignored.
         let digits = line.prefix(while: { $0.hexDigitValue != nil })
@@ -533,6 +537,11 @@ struct HTTPRequestParser: Sendable {
                 return .needMoreData
             }
             let isBlank = lineEnd == readIndex
+            // Dropped, but still checked: see the chunk size line for why a bare CR or LF
+            // matters even in bytes the relay ignores.
+            guard buffer[readIndex..<lineEnd].allSatisfy(\.isFieldValueCharacter) else {
+                return reject(badRequest("control character in a trailer line"))
+            }
             seen += lineEnd + 2 - readIndex
             readIndex = lineEnd + 2
             if isBlank { return finishBody() }
@@ -570,6 +579,12 @@ struct HTTPRequestParser: Sendable {
         return .event(.reject(rejection))
     }
 
+    /// A value from the request for an error message: quoted, and cut short so that a refusal
+    /// cannot be used to reflect large amounts of text.
+    private func quoted(_ value: String) -> String {
+        value.count <= 40 ? "\"\(value)\"" : "\"\(value.prefix(40))...\""
+    }
+
     private func badRequest(_ reason: String) -> Rejection {
         Rejection(status: 400, reason: reason)
     }
@@ -580,9 +595,11 @@ struct HTTPRequestParser: Sendable {
 
     /// Drops consumed bytes: all of them when the buffer is drained (the common case), or the
     /// consumed prefix once it is large enough that moving the rest is cheaper than keeping it.
+    /// A small allocation is kept for the next request; a large one is freed, so that a
+    /// thousand idle keep-alive connections do not each hold the size of their largest read.
     private mutating func compact() {
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 16 * 1024)
         } else if readIndex >= 16 * 1024 {
             buffer.removeFirst(readIndex)
         } else {

@@ -17,21 +17,29 @@ public final class HTTPServer: @unchecked Sendable {
     private enum Lifecycle {
         case idle
         case running(Running)
-        case stopped(boundPort: UInt16)
+        /// `stop()` is joining the threads; the group is left when it has.
+        case stopping(DispatchGroup)
+        case stopped
     }
 
     private struct Running {
         var loops: [EventLoop]
         var threads: [pthread_t]
-        var boundPort: UInt16
+
+        var isCurrentThreadALoop: Bool {
+            let current = pthread_self()
+            return threads.contains { pthread_equal($0, current) != 0 }
+        }
     }
 
     private let configuration: HTTPServerConfiguration
     private let handler: HTTPHandler
     private let slots: ConnectionSlots
-    /// Guarded by the mutex: whether the server runs, its loops and threads. `stop()` holds it
-    /// while joining, so a concurrent `stop()` returns only once everything has stopped.
+    /// Guarded by the mutex: whether the server runs, its loops and threads. Never held while
+    /// waiting for a loop, since a handler on a loop thread may call into the server.
     private let state = Mutex(Lifecycle.idle)
+    /// Written once by `start()`; an atomic so that handlers can read it without the lock.
+    private let port = Atomic<UInt16>(0)
 
     /// - Parameters:
     ///   - configuration: Address, limits and timeouts; checked by `start()`.
@@ -55,64 +63,90 @@ public final class HTTPServer: @unchecked Sendable {
             guard case .idle = lifecycle else {
                 throw HTTPServerError(.alreadyStarted, "the HTTP server was already started")
             }
-            lifecycle = .running(try launch())
+            let (running, boundPort) = try launch()
+            lifecycle = .running(running)
+            port.store(boundPort, ordering: .releasing)
         }
     }
 
     /// The port the server listens on, which differs from the configured one when that was 0.
     /// 0 before `start()`; after `stop()`, the port it had.
-    public var boundPort: UInt16 {
-        state.withLock { lifecycle in
-            switch lifecycle {
-            case .idle: 0
-            case .running(let running): running.boundPort
-            case .stopped(let port): port
-            }
-        }
-    }
+    public var boundPort: UInt16 { port.load(ordering: .acquiring) }
 
     /// Connections currently open, on all loops.
     public var openConnectionCount: Int { slots.current }
 
     /// Closes the listening socket so no new connection is accepted; open connections keep being
-    /// served. Returns once the socket is closed. For draining before a restart: call this, wait
-    /// for `openConnectionCount` to reach 0 or a deadline, then `stop()`.
+    /// served. Returns once the socket is closed, except when called from the handler, where
+    /// waiting could deadlock the loop; then the socket closes as soon as that loop gets to it.
+    ///
+    /// For draining before a restart: call this, wait for `openConnectionCount` to reach 0 or a
+    /// deadline, then `stop()`.
     public func stopAccepting() {
-        state.withLock { lifecycle in
+        let target = state.withLock { lifecycle -> (EventLoopMailbox, wait: Bool)? in
             guard case .running(let running) = lifecycle, let acceptor = running.loops.first else {
-                return
+                return nil
             }
-            let done = DispatchSemaphore(value: 0)
-            if acceptor.mailbox.post(.stopAccepting(done)) {
-                done.wait()
-            }
+            return (acceptor.mailbox, !running.isCurrentThreadALoop)
+        }
+        guard let (mailbox, wait) = target else { return }
+
+        let done = DispatchSemaphore(value: 0)
+        // A loop that is stopping signals queued requests as it closes its mailbox.
+        if mailbox.post(.stopAccepting(done)) && wait {
+            done.wait()
         }
     }
 
     /// Stops accepting, closes every connection (requests still with the handler get no
-    /// response) and joins the loop threads. Idempotent. Must not be called from the handler,
-    /// which runs on a loop thread that this call waits for.
+    /// response) and joins the loop threads; returns when all of that is done, also when
+    /// another thread's `stop()` is doing it. Idempotent.
+    ///
+    /// Must not be called from the handler: it waits for the loop threads, the handler's among
+    /// them. To stop from a request, hand the call to another thread.
     public func stop() {
-        state.withLock { lifecycle in
-            guard case .running(let running) = lifecycle else { return }
-            let current = pthread_self()
-            precondition(
-                !running.threads.contains { pthread_equal($0, current) != 0 },
-                "HTTPServer.stop() called on one of its own event-loop threads")
+        enum Step {
+            case join(Running, DispatchGroup)
+            case wait(DispatchGroup)
+            case none
+        }
+        let step = state.withLock { lifecycle -> Step in
+            switch lifecycle {
+            case .running(let running):
+                precondition(
+                    !running.isCurrentThreadALoop,
+                    "HTTPServer.stop() called from its handler, on the loop thread it would join")
+                let stopped = DispatchGroup()
+                stopped.enter()
+                lifecycle = .stopping(stopped)
+                return .join(running, stopped)
+            case .stopping(let stopped):
+                return .wait(stopped)
+            case .idle, .stopped:
+                return .none
+            }
+        }
 
+        switch step {
+        case .join(let running, let stopped):
             for loop in running.loops {
                 loop.mailbox.post(.shutdown)
             }
             for thread in running.threads {
                 pthread_join(thread, nil)
             }
-            lifecycle = .stopped(boundPort: running.boundPort)
+            state.withLock { $0 = .stopped }
+            stopped.leave()
+        case .wait(let stopped):
+            stopped.wait()
+        case .none:
+            break
         }
     }
 
     // MARK: - Starting
 
-    private func launch() throws(HTTPServerError) -> Running {
+    private func launch() throws(HTTPServerError) -> (Running, UInt16) {
         if let problem = configuration.validationProblem() {
             throw HTTPServerError(.invalidConfiguration, problem)
         }
@@ -130,6 +164,9 @@ public final class HTTPServer: @unchecked Sendable {
             }
             try loops[0].acceptConnections(on: listener, handingOutTo: loops.map(\.mailbox))
         } catch {
+            for loop in loops {
+                loop.abandon()
+            }
             _ = Glibc.close(listener)
             throw error
         }
@@ -141,13 +178,16 @@ public final class HTTPServer: @unchecked Sendable {
             let status = pthread_create(&thread, nil, runEventLoop, context)
             guard status == 0 else {
                 Unmanaged<EventLoop>.fromOpaque(context).release()
-                // Loops without a thread never tear themselves down; the started ones do on
-                // shutdown. The listener belongs to the first loop, which always starts first.
+                // Started loops tear themselves down on shutdown, the listener with the first
+                // one; the others never ran and are released here.
                 for started in loops.prefix(threads.count) {
                     started.mailbox.post(.shutdown)
                 }
                 for started in threads {
                     pthread_join(started, nil)
+                }
+                for unstarted in loops.dropFirst(threads.count) {
+                    unstarted.abandon()
                 }
                 if threads.isEmpty {
                     _ = Glibc.close(listener)
@@ -158,7 +198,7 @@ public final class HTTPServer: @unchecked Sendable {
             }
             threads.append(thread)
         }
-        return Running(loops: loops, threads: threads, boundPort: port)
+        return (Running(loops: loops, threads: threads), port)
     }
 }
 

@@ -203,7 +203,16 @@ import Testing
 
     @Test func refusesTransferCodingsOtherThanChunked() {
         let text = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
-        #expect(rejectionStatus(text) == 501)
+        let refusal = HTTPRequestParser.Rejection(
+            status: 501, reason: #"transfer coding "gzip, chunked" is not supported; only chunked"#)
+        #expect(events(text) == [.reject(refusal)])
+    }
+
+    @Test func quotesTheOffendingValueInTheReason() {
+        let text = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12abc\r\n\r\n"
+        let refusal = HTTPRequestParser.Rejection(
+            status: 400, reason: #"Content-Length must be a decimal number, got "12abc""#)
+        #expect(events(text) == [.reject(refusal)])
     }
 
     @Test func refusesMalformedChunks() {
@@ -211,6 +220,9 @@ import Testing
         #expect(rejectionStatus(head + "zz\r\n") == 400)
         #expect(rejectionStatus(head + "3\r\nabcX\r\n") == 400)
         #expect(rejectionStatus(head + "3 x\r\nabc\r\n") == 400)
+        // Bare line breaks where the relay ignores the content still decide framing elsewhere.
+        #expect(rejectionStatus(head + "3;a\nb\r\nabc\r\n") == 400)
+        #expect(rejectionStatus(head + "0\r\nX-T: a\nb\r\n\r\n") == 400)
     }
 
     @Test func refusesAnOversizedHeadWith431() {

@@ -164,6 +164,47 @@ import Testing
         }
     }
 
+    @Test func writesAResponseLargerThanTheSocketBuffer() throws {
+        // Several MiB cannot go out in one send, so this exercises the EPOLLOUT path.
+        let body = (0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try withServer(handler: { _, responder in
+            responder.respond(HTTPResponse(status: 200, body: body))
+        }) { server in
+            let client = try RawHTTPClient(port: server.boundPort)
+            try client.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+            usleep(100_000)  // let the server fill the socket buffer before reading starts
+            #expect(try client.readResponse().body == body)
+            #expect(try client.readResponse().body == body)
+        }
+    }
+
+    @Test func survivesClientsThatLeaveBeforeTheirResponse() throws {
+        let answered = Atomic<Int>(0)
+        let handler: HTTPHandler = { request, responder in
+            DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) {
+                let size = request.path == "/big" ? 4 << 20 : 10
+                let body = [UInt8](repeating: 7, count: size)
+                responder.respond(HTTPResponse(status: 200, body: body))
+                answered.add(1, ordering: .relaxed)
+            }
+        }
+        try withServer(handler: handler) { server in
+            // Writing into sockets the peer has closed fails with EPIPE or ECONNRESET; without
+            // MSG_NOSIGNAL the first would kill the test process with SIGPIPE.
+            for path in ["/small", "/big"] {
+                let client = try RawHTTPClient(port: server.boundPort)
+                try client.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
+                client.close()
+            }
+            #expect(eventually { answered.load(ordering: .relaxed) == 2 })
+            #expect(eventually { server.openConnectionCount == 0 })
+
+            let client = try RawHTTPClient(port: server.boundPort)
+            try client.send("GET /small HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try client.readResponse().body.count == 10)
+        }
+    }
+
     @Test func worksWithURLSession() async throws {
         let server = HTTPServer(configuration: HTTPServerConfiguration(port: 0), handler: Self.echo)
         try server.start()
@@ -246,6 +287,28 @@ import Testing
         }
     }
 
+    @Test func answers408WhenTheBodyArrivesTooSlowly() throws {
+        let configuration = HTTPServerConfiguration(port: 0, bodyReadTimeout: 0.3)
+        try withServer(configuration) { server in
+            let client = try RawHTTPClient(port: server.boundPort)
+            try client.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+            let response = try client.readResponse()
+            #expect(response.status == 408)
+            #expect(response.text == "request body not received within 0.3 seconds\n")
+        }
+    }
+
+    @Test func closesAnIdleKeepAliveConnectionWithoutAResponse() throws {
+        let configuration = HTTPServerConfiguration(port: 0, idleTimeout: 0.3)
+        try withServer(configuration) { server in
+            let client = try RawHTTPClient(port: server.boundPort)
+            try client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+            // serverClosed() is false if any byte (a 408, say) arrives before the close.
+            #expect(client.serverClosed())
+        }
+    }
+
     @Test func answers500WhenTheHandlerDropsItsResponder() throws {
         try withServer(handler: { _, _ in }) { server in
             let client = try RawHTTPClient(port: server.boundPort)
@@ -293,6 +356,22 @@ import Testing
             }
             try client.send("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(try client.readResponse().headers["X-Path"] == "/2")
+        }
+    }
+
+    @Test func canStopAcceptingFromTheHandler() throws {
+        let server = Mutex<HTTPServer?>(nil)
+        let handler: HTTPHandler = { _, responder in
+            server.withLock { $0 }?.stopAccepting()
+            responder.respond(.text(200, "draining"))
+        }
+        try withServer(handler: handler) { running in
+            server.withLock { $0 = running }
+            defer { server.withLock { $0 = nil } }
+            let client = try RawHTTPClient(port: running.boundPort)
+            try client.send("POST /drain HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try client.readResponse().text == "draining\n")
+            #expect(eventually { (try? RawHTTPClient(port: running.boundPort)) == nil })
         }
     }
 
