@@ -62,7 +62,7 @@ enum CommandRunner {
             return ExitCode.failure
         }
 
-        waitForStopSignal()
+        StopSignals.wait()
         logger.notice("stop requested; finishing in-flight work")
         relay.stop()
         return ExitCode.success.rawValue
@@ -101,7 +101,7 @@ enum CommandRunner {
             [("address", "\(address.host):\(sandbox.port)"),
              ("record", configuration.recordPath ?? "none"),
              ("graph_path", "/{version}/{dataset}/events"), ("crm_path", configuration.crmPath)])
-        waitForStopSignal()
+        StopSignals.wait()
         sandbox.stop()
         return ExitCode.success.rawValue
     }
@@ -125,8 +125,7 @@ enum CommandRunner {
             }
             let totals = try Demo.run(options, logger: stderrLogger(level: .warning), print: write)
             write(Demo.report(totals))
-            return totals.receivedAddsUp && totals.conversionsAddUp
-                ? ExitCode.success.rawValue : ExitCode.failure
+            return totals.allAddUp ? ExitCode.success.rawValue : ExitCode.failure
         } catch {
             fail("demo failed: \(error)")
             return ExitCode.failure
@@ -163,21 +162,6 @@ enum CommandRunner {
                 time: Date(), level: level, message: message, metadata: metadata)
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
-    }
-
-    /// Blocks until SIGTERM or SIGINT.
-    private static func waitForStopSignal() {
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        stop.wait()
-        sources.forEach { $0.cancel() }
     }
 }
 

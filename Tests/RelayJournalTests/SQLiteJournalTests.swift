@@ -226,6 +226,21 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
         #expect(journal.transactionsCommitted >= 1)
     }
 
+    @Test func readsAlwaysSeeTheLatestCommitSoNothingIsSentTwice() throws {
+        // A reader statement left open after its first row would pin an old snapshot: the
+        // dispatcher would then see events it had already sent as still pending.
+        let temp = try TemporaryJournal()
+        _ = try temp.journal.appendAndWait(delivery([
+            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+        ]))
+        _ = try temp.journal.counters()
+        let due = try temp.journal.due(for: .capi, nowMillis: .max, limit: 10)
+        #expect(due.count == 1)
+        try temp.journal.record(
+            attempt: nil, changes: due.map { ($0.conversionID, .sent) }, destination: .capi)
+        #expect(try temp.journal.due(for: .capi, nowMillis: .max, limit: 10).isEmpty)
+    }
+
     @Test func oneFailingAppendDoesNotPoisonTheOnesAfterIt() throws {
         let temp = try TemporaryJournal()
         let other = try SQLiteDatabase(path: temp.journal.path)

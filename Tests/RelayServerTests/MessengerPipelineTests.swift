@@ -39,11 +39,12 @@ import Testing
         #expect(crm["event_name"] as? String == "Lead")
         #expect(crm["page_scoped_user_id"] as? String == "7310000000000001")
 
-        // Nothing the sandbox or relay printed carries a secret.
+        // Nothing the sandbox or relay printed carries a secret or message text.
         for output in [stack.relay.stderr, stack.relay.stdout, stack.sandbox.stderr] {
             #expect(!output.contains(RelayStack.accessToken))
             #expect(!output.contains(MessengerFixture.appSecret))
             #expect(!output.contains(RelayStack.crmSecret))
+            #expect(!output.contains("send me the guide"))
         }
         let recordText = String(
             decoding: FileManager.default.contents(atPath: stack.recordPath) ?? Data(),
@@ -164,6 +165,13 @@ import Testing
         #expect(
             try stack.records().filter { $0["kind"] as? String == "capi" }.isEmpty,
             "nothing was even tried")
+    }
+
+    @Test func sigtermStopsTheRelayWithExitZero() throws {
+        let stack = try RelayStack()
+        #expect(try stack.postWebhook(try MessengerFixture.shifted("postback-book-call.json")).status == 200)
+        #expect(stack.stop() == 0)
+        #expect(stack.relay.stderr.contains("msg=\"relay stopped\""))
     }
 
     @Test func echoesReadsAndDeliveriesAreStoredButAreNotConversions() throws {

@@ -126,10 +126,14 @@ final class RelayStack: @unchecked Sendable {
         return try journal.counters()
     }
 
-    func stop() {
+    /// Stops both processes with SIGTERM, as a service manager would, and returns the relay's
+    /// exit status.
+    @discardableResult
+    func stop() -> Int32? {
         relay.kill(SIGTERM)
-        _ = try? relay.waitForExit()
+        let status = try? relay.waitForExit()
         sandbox.kill(SIGTERM)
         _ = try? sandbox.waitForExit()
+        return status
     }
 }

@@ -38,19 +38,63 @@ public struct DemoTotals: Sendable, Equatable {
     public var posts: Int
     /// Posts the relay did not answer 200.
     public var refusedPosts: Int
-    public var sandboxAcceptedEvents: Int
-    public var sandboxRejectedRequests: Int
-    public var sandboxCRMPosts: Int
+    /// What the sandbox's record file shows arrived, counted independently of the journal.
+    public var sandbox: SandboxTally
 
     /// received = conversions + non-conversions.
     public var receivedAddsUp: Bool {
         journal.received == journal.conversions + journal.notConversions
     }
 
-    /// conversions = sent + dedupe hits + expired + failed.
+    /// conversions = sent + dedupe hits + expired + failed (+ pending, when stopped early).
     public var conversionsAddUp: Bool {
         journal.conversions
             == journal.capiSent + journal.dedupeHits + journal.capiExpired + journal.capiFailed
+            + journal.capiPending
+    }
+
+    /// What the sandbox received matches what the journal says was sent, each event once.
+    public var deliveriesMatch: Bool {
+        sandbox.events == journal.capiSent && sandbox.uniqueEvents == sandbox.events
+            && sandbox.crmPosts == journal.crmSent && sandbox.uniqueCRMPosts == sandbox.crmPosts
+    }
+
+    public var allAddUp: Bool { receivedAddsUp && conversionsAddUp && deliveriesMatch }
+}
+
+/// Counts from a sandbox record file.
+public struct SandboxTally: Sendable, Equatable {
+    /// CAPI events in accepted requests, and how many distinct event ids among them.
+    public var events = 0
+    public var uniqueEvents = 0
+    /// Accepted CRM posts, and how many distinct event ids among them.
+    public var crmPosts = 0
+    public var uniqueCRMPosts = 0
+    public var rejectedRequests = 0
+
+    /// Reads every line of a record file.
+    public init(recordFile path: String) {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        var eventIDs: Set<String> = []
+        var crmIDs: Set<String> = []
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let record = try? JSONValue(parsing: Array(line)) else { continue }
+            guard record["verdict"]?.stringValue == "accepted" else {
+                rejectedRequests += 1
+                continue
+            }
+            if record["kind"]?.stringValue == "crm" {
+                crmPosts += 1
+                if let id = record["body"]?["event_id"]?.stringValue { crmIDs.insert(id) }
+            } else {
+                for event in record["events"]?.arrayValue ?? [] {
+                    events += 1
+                    if let id = event["event_id"]?.stringValue { eventIDs.insert(id) }
+                }
+            }
+        }
+        uniqueEvents = eventIDs.count
+        uniqueCRMPosts = crmIDs.count
     }
 }
 
@@ -63,7 +107,8 @@ public enum Demo {
     public static func run(
         _ options: DemoOptions, logger: Logger, print: @escaping @Sendable (String) -> Void
     ) throws -> DemoTotals {
-        installStopHandlers()
+        let stopSignals = installStopHandlers(print: print)
+        defer { stopSignals.cancel() }
 
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("capi-relay-demo-\(ProcessInfo.processInfo.processIdentifier)")
@@ -128,9 +173,10 @@ public enum Demo {
         }
 
         // Let delivery finish: everything accepted is either sent, a dedupe hit, expired or
-        // failed before the totals are read.
+        // failed before the totals are read. A bounded wait: after Ctrl-C the operator wants
+        // the prompt back, and what is left stays counted as pending.
         relay.flush()
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(Demo.drainSeconds)
         while Date() < deadline {
             let counters = try relay.journal.counters()
             if counters.capiPending == 0 && counters.crmPending == 0 { break }
@@ -139,22 +185,23 @@ public enum Demo {
         }
         if options.isTerminal { Demo.write("\n") }
 
-        let journalCounters = try relay.journal.counters()
         relay.stop()
-        let records = sandbox.records
+        let journalCounters = try SQLiteJournal(path: configuration.journal).counters()
         return DemoTotals(
             journal: journalCounters, steps: player.steps, posts: player.posts,
             refusedPosts: player.refusedPosts,
-            sandboxAcceptedEvents: records.filter { $0.kind == .capi && $0.verdict == .accepted }
-                .reduce(0) { $0 + ($1.eventsReceived ?? 0) },
-            sandboxRejectedRequests: records.filter { $0.verdict == .rejected }.count,
-            sandboxCRMPosts: records.filter { $0.kind == .crm && $0.verdict == .accepted }.count)
+            sandbox: SandboxTally(recordFile: sandboxConfiguration.recordPath ?? ""))
     }
+
+    /// How long the demo waits for pending deliveries at the end, in seconds.
+    static let drainSeconds: Double = 15
 
     /// The totals as the demo prints them at the end.
     public static func report(_ totals: DemoTotals) -> String {
         let j = totals.journal
+        let t = totals.sandbox
         func mark(_ ok: Bool) -> String { ok ? "adds up" : "DOES NOT ADD UP" }
+        let pending = j.capiPending > 0 ? " + still pending \(j.capiPending)" : ""
         return """
             Totals
               funnel steps      \(totals.steps) messaging items, in \(totals.posts) webhook posts \
@@ -162,11 +209,12 @@ public enum Demo {
               received          \(j.received) = conversions \(j.conversions) + non-conversions \
             \(j.notConversions)   [\(mark(totals.receivedAddsUp))]
               conversions       \(j.conversions) = sent \(j.capiSent) + dedupe hits \(j.dedupeHits) \
-            + expired \(j.capiExpired) + failed \(j.capiFailed)   [\(mark(totals.conversionsAddUp))]
-              still pending     CAPI \(j.capiPending), CRM \(j.crmPending)
-              CRM               \(j.crmSent) sent, \(j.crmFailed) failed
-              sandbox           \(totals.sandboxAcceptedEvents) events accepted, \
-            \(totals.sandboxCRMPosts) CRM posts, \(totals.sandboxRejectedRequests) requests rejected
+            + expired \(j.capiExpired) + failed \(j.capiFailed)\(pending)   \
+            [\(mark(totals.conversionsAddUp))]
+              CRM               \(j.crmSent) sent, \(j.crmFailed) failed, \(j.crmPending) pending
+              sandbox           \(t.events) events accepted (\(t.uniqueEvents) distinct), \
+            \(t.crmPosts) CRM posts (\(t.uniqueCRMPosts) distinct), \(t.rejectedRequests) rejected
+                                [\(totals.deliveriesMatch ? "matches the journal, each once" : "DOES NOT MATCH")]
             """
     }
 
@@ -192,12 +240,13 @@ public enum Demo {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    private static func installStopHandlers() {
+    private static func installStopHandlers(print: @escaping @Sendable (String) -> Void)
+        -> StopSignals
+    {
         demoStopRequested.store(false, ordering: .relaxed)
-        let handler: @convention(c) (Int32) -> Void = { _ in
-            demoStopRequested.store(true, ordering: .relaxed)
+        return StopSignals { _ in
+            guard !demoStopRequested.exchange(true, ordering: .relaxed) else { return }
+            print("\nstopping: no new webhooks; letting deliveries in flight finish")
         }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
     }
 }

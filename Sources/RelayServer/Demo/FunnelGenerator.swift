@@ -18,17 +18,23 @@ struct FunnelGenerator {
     static let ads = ["23850000000000042", "23850000000000043", "23850000000000044"]
 
     private var random: SeededRandom
+    /// One digit that keeps the people of different generators apart.
+    private let stream: Int
     private var nextUser = 0
     private var nextMid = 0
 
-    init(seed: UInt64) {
-        random = SeededRandom(seed: seed)
+    /// - Parameters:
+    ///   - seed: the same seed and stream give the same funnel.
+    ///   - stream: 0…9; each concurrent sender has its own.
+    init(seed: UInt64, stream: Int) {
+        random = SeededRandom(seed: seed &* 0x1_0000 &+ UInt64(stream))
+        self.stream = stream % 10
     }
 
     /// The whole funnel of the next person, in the order they would act.
     mutating func nextPerson(startingAtMillis start: Int64) -> [Step] {
         nextUser += 1
-        let psid = "7310000" + zeroPadded(nextUser, width: 9)
+        let psid = "731\(stream)" + zeroPadded(nextUser, width: 12)
         let page = FunnelGenerator.pages[random.below(FunnelGenerator.pages.count)]
         var time = start
         var steps: [Step] = []
@@ -138,7 +144,7 @@ struct FunnelGenerator {
 
     private mutating func mid() -> String {
         nextMid += 1
-        return "m_demo\(nextUser)-\(nextMid)"
+        return "m_demo\(stream)-\(nextUser)-\(nextMid)"
     }
 }
 

@@ -5,19 +5,19 @@ import RelayIngest
 
 /// Sends the generated funnel to the relay as signed webhooks, from several threads.
 ///
-/// Each sender plays whole people, so one person's steps arrive in order, as they would from
-/// one Messenger thread. Some posts batch several entries; some are sent twice, as Meta does
-/// when it is unsure a delivery arrived, and some repeats ride inside a later batch.
+/// Each sender has its own seeded generator and its own share of the step budget, so a seed
+/// gives the same funnel whatever the thread timing. A sender plays whole people, so one
+/// person's steps arrive in order, as they would from one Messenger thread. Some posts batch
+/// several entries; some are sent twice, as Meta does when it is unsure a delivery arrived, and
+/// some repeats ride inside a later batch.
 final class FunnelPlayer: @unchecked Sendable {
     private let options: DemoOptions
     private let url: URL
     private let appSecret: String
     private let transport = URLSessionTransport()
     private let lock = NSLock()
-    /// Guarded by `lock`.
-    private var generator: FunnelGenerator
-    /// Guarded by `lock`: funnel steps handed out so far.
-    private var stepsIssued = 0
+    /// Guarded by `lock`: funnel steps played so far.
+    private var stepCount = 0
     /// Guarded by `lock`.
     private var postCount = 0
     /// Guarded by `lock`.
@@ -27,29 +27,42 @@ final class FunnelPlayer: @unchecked Sendable {
         self.options = options
         self.url = URL(string: "http://127.0.0.1:\(relayPort)/webhooks/messenger")!
         self.appSecret = appSecret
-        self.generator = FunnelGenerator(seed: options.seed)
     }
 
+    var steps: Int { lock.withLock { stepCount } }
     var posts: Int { lock.withLock { postCount } }
-    var steps: Int { lock.withLock { stepsIssued } }
     var refusedPosts: Int { lock.withLock { refusedCount } }
 
-    /// Plays people until the step budget is spent or a stop is requested.
+    /// Sender `index`'s share of the step budget; nil when the demo runs until stopped.
+    func budget(ofSender index: Int) -> Int? {
+        options.events.map { events in
+            events / options.senders + (index < events % options.senders ? 1 : 0)
+        }
+    }
+
+    /// Plays people until this sender's budget is spent or a stop is requested.
     func runSender(_ index: Int) {
+        var generator = FunnelGenerator(seed: options.seed, stream: index)
+        var left = budget(ofSender: index)
         var previous: [FunnelGenerator.Step] = []
-        while !demoStopRequested.load(ordering: .relaxed), var steps = nextPerson() {
-            while !steps.isEmpty && !demoStopRequested.load(ordering: .relaxed) {
+
+        while !stopRequested, left.map({ $0 > 0 }) ?? true {
+            let start = Int64(Date().timeIntervalSince1970 * 1000) - 60_000
+            var steps = generator.nextPerson(startingAtMillis: start)
+            if let budget = left {
+                steps = Array(steps.prefix(budget))
+                left = budget - steps.count
+            }
+            lock.withLock { stepCount += steps.count }
+
+            while !steps.isEmpty && !stopRequested {
                 // One to three of this person's next steps go in one post.
-                let take = lock.withLock {
-                    generator.chance(options.batchRate) ? 2 + generator.below(2) : 1
-                }
+                let take = generator.chance(options.batchRate) ? 2 + generator.below(2) : 1
                 var batch = Array(steps.prefix(take))
                 steps.removeFirst(batch.count)
 
-                let (redeliver, redeliverInBatch) = lock.withLock {
-                    (generator.chance(options.redeliveryRate), generator.chance(0.05))
-                }
-                if redeliverInBatch && !previous.isEmpty {
+                let redeliver = generator.chance(options.redeliveryRate)
+                if generator.chance(0.05) && !previous.isEmpty {
                     batch = previous + batch
                 }
                 send(batch)
@@ -59,24 +72,13 @@ final class FunnelPlayer: @unchecked Sendable {
         }
     }
 
-    /// The next person's steps, cut to the remaining budget; nil when it is spent.
-    private func nextPerson() -> [FunnelGenerator.Step]? {
-        lock.withLock {
-            let now = Int64(Date().timeIntervalSince1970 * 1000) - 60_000
-            var steps = generator.nextPerson(startingAtMillis: now)
-            if let budget = options.events {
-                let left = budget - stepsIssued
-                guard left > 0 else { return nil }
-                steps = Array(steps.prefix(left))
-            }
-            stepsIssued += steps.count
-            return steps
-        }
+    private var stopRequested: Bool {
+        demoStopRequested.load(ordering: .relaxed)
     }
 
     private func send(_ steps: [FunnelGenerator.Step]) {
-        let body = FunnelGenerator.body(
-            steps, entryTimeMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let body = FunnelGenerator.body(steps, entryTimeMillis: now)
         let signature = MessengerSignature.header(for: body, appSecret: appSecret)
         let result = transport.post(
             url: url,

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+/// The `capi-relay` binary as a user meets it: help, mistakes, exit codes.
+@Suite struct ExecutableTests {
+    @Test(arguments: [
+        ["--help"], ["serve", "--help"], ["sandbox", "--help"], ["demo", "--help"],
+        ["config", "--help"], ["config", "example", "--help"], ["config", "check", "--help"],
+    ])
+    func everyCommandHasHelp(arguments: [String]) throws {
+        let process = try TestProcess(arguments)
+        #expect(try process.waitForExit() == 0)
+        #expect(process.stdout.contains("Usage: capi-relay"))
+    }
+
+    @Test func aMistypedCommandGetsASuggestionAndExit64() throws {
+        let process = try TestProcess(["serv"])
+        #expect(try process.waitForExit() == 64)
+        #expect(process.stderr == """
+            Unknown command 'serv'. Did you mean 'serve'?
+            Run 'capi-relay --help' for usage.
+
+            """)
+    }
+
+    @Test func secretsOnTheCommandLineAreRefusedWithoutEchoingThem() throws {
+        let process = try TestProcess(["serve", "--access-token", "EAAB-very-secret"])
+        #expect(try process.waitForExit() == 64)
+        #expect(process.stderr.contains("secrets never go on the command line"))
+        #expect(!process.stderr.contains("EAAB-very-secret"))
+    }
+
+    @Test func configCheckExits78AndListsEveryProblem() throws {
+        let file = FileManager.default.temporaryDirectory
+            .appendingPathComponent("bad-\(UUID().uuidString).json")
+        try #"{ "listen": "nowhere", "pages": [], "rules": [] }"#
+            .write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        let process = try TestProcess(["config", "check", file.path])
+        #expect(try process.waitForExit() == 78)
+        let lines = process.stderr.split(separator: "\n")
+        #expect(lines.count == 3, "\(process.stderr)")
+        #expect(lines.allSatisfy { $0.hasPrefix(Substring(file.path + ": ")) })
+    }
+
+    @Test func theExampleConfigPrintedPassesTheCheck() throws {
+        let example = try TestProcess(["config", "example"])
+        #expect(try example.waitForExit() == 0)
+        let file = FileManager.default.temporaryDirectory
+            .appendingPathComponent("example-\(UUID().uuidString).json")
+        try example.stdout.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        let check = try TestProcess(["config", "check", file.path])
+        #expect(try check.waitForExit() == 0)
+        #expect(check.stdout == "\(file.path): ok\n")
+    }
+
+    @Test func serveWithoutItsSecretsNamesTheMissingVariablesAndExits78() throws {
+        let example = try TestProcess(["config", "example"])
+        _ = try example.waitForExit()
+        let file = FileManager.default.temporaryDirectory
+            .appendingPathComponent("example-\(UUID().uuidString).json")
+        try example.stdout.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        let serve = try TestProcess(
+            ["serve", "--config", file.path],
+            environment: [
+                "CAPI_RELAY_APP_SECRET": "", "CAPI_RELAY_VERIFY_TOKEN": "",
+                "CAPI_RELAY_ACCESS_TOKEN": "", "CAPI_RELAY_CRM_SECRET": "",
+            ])
+        #expect(try serve.waitForExit() == 78)
+        #expect(serve.stderr.contains("capi.access_token: no value in environment variable"))
+    }
+
+    @Test func theDemoRunsUntilCtrlCThenPrintsTotalsThatAddUp() throws {
+        let demo = try TestProcess(["demo"])
+        #expect(eventually(timeout: 30) { demo.stdout.contains("sent ") })
+        Thread.sleep(forTimeInterval: 1)
+        demo.kill(SIGINT)
+        #expect(try demo.waitForExit(timeout: 60) == 0, "\(demo.stderr)")
+        #expect(demo.stdout.contains("Totals"))
+        #expect(demo.stdout.components(separatedBy: "[adds up]").count == 3, "\(demo.stdout)")
+    }
+}
