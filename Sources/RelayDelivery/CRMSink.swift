@@ -13,6 +13,9 @@ public struct CRMDestination: Sendable {
     /// Seconds.
     public var requestTimeoutSeconds: Double
     public var retry: RetryPolicy
+    /// Posts in flight at once; one conversion is one request, so a single connection would
+    /// cap the CRM well below CAPI's batched rate.
+    public var concurrency: Int
 
     /// The signature header's name; its value is `sha256=` and the lowercase hex HMAC-SHA256
     /// of the raw body, the same scheme Meta uses for its webhooks.
@@ -20,8 +23,9 @@ public struct CRMDestination: Sendable {
 
     public init(
         url: String, secret: String, flushIntervalSeconds: Double = 1,
-        requestTimeoutSeconds: Double = 5, retry: RetryPolicy = RetryPolicy()
+        requestTimeoutSeconds: Double = 5, retry: RetryPolicy = RetryPolicy(), concurrency: Int = 4
     ) {
+        self.concurrency = max(concurrency, 1)
         self.url = url
         self.secret = secret
         self.flushIntervalSeconds = flushIntervalSeconds
@@ -78,8 +82,10 @@ public final class CRMSink: @unchecked Sendable {
             logger.error("invalid crm url")
             return false
         }
-        for item in pending {
-            deliver(item, to: url)
+        DispatchQueue.concurrentPerform(iterations: destination.concurrency) { lane in
+            for index in stride(from: lane, to: pending.count, by: destination.concurrency) {
+                deliver(pending[index], to: url)
+            }
         }
         return pending.count == CRMSink.passLimit
     }
@@ -143,7 +149,9 @@ public final class CRMSink: @unchecked Sendable {
         } catch {
             logger.error("cannot record delivery", [("destination", "crm"), ("error", "\(error)")])
         }
-        if outcome != "sent" {
+        if outcome == "sent" {
+            logger.debug("crm post delivered", [("event_id", item.conversion.eventID)])
+        } else {
             logger.warning(
                 "crm delivery failed",
                 [

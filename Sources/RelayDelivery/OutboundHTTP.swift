@@ -1,4 +1,6 @@
 import Foundation
+import RelayCore
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -41,6 +43,7 @@ public final class URLSessionTransport: OutboundHTTP, @unchecked Sendable {
         configuration.httpMaximumConnectionsPerHost = 8
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
+        configuration.httpAdditionalHeaders = ["User-Agent": "capi-relay/\(RelayVersion.current)"]
         session = URLSession(configuration: configuration)
     }
 

@@ -12,6 +12,7 @@ public enum ExampleConfiguration {
           "listen": "127.0.0.1:8080",
 
           // The journal: every accepted webhook, every conversion and every delivery attempt.
+          // A relative path is taken from the directory of this file.
           "journal": "capi-relay.sqlite",
 
           "http": {

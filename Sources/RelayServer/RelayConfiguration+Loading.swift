@@ -8,7 +8,14 @@ extension RelayConfiguration {
             throw ConfigErrors(
                 file: path, errors: [ConfigError(path: "", message: "cannot read the file")])
         }
-        return try parse(data, file: path)
+        var configuration = try parse(data, file: path)
+
+        // A relative journal path means beside the config, not wherever serve was started.
+        if !configuration.journal.hasPrefix("/") {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            configuration.journal = directory.appendingPathComponent(configuration.journal).path
+        }
+        return configuration
     }
 
     /// Decodes and checks config text.
@@ -97,7 +104,8 @@ extension RelayConfiguration {
         if dedupe.windowHours < 48 {
             problem(
                 "dedupe.window_hours",
-                "\(dedupe.windowHours) is below 48, Meta's own dedupe window; use 48 or more")
+                "\(formatNumber(dedupe.windowHours)) hours is too short; use at least 48, the"
+                    + " window Meta itself applies to pixel and server copies of an event")
         }
 
         if rules.isEmpty {
@@ -144,6 +152,10 @@ extension RelayConfiguration {
     /// Page id → dataset id.
     public var datasets: [String: String] {
         Dictionary(pages.map { ($0.pageID, $0.dataset) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private func formatNumber(_ value: Double) -> String {
+        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
     private func isDigits(_ value: String) -> Bool {

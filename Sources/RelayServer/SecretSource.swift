@@ -13,6 +13,26 @@ public struct SecretSource: Sendable, Equatable, Codable {
         self.file = file
     }
 
+    enum CodingKeys: String, CodingKey {
+        case env, file
+    }
+
+    public init(from decoder: Decoder) throws {
+        // A string here is almost certainly the secret itself, pasted into the file.
+        if let single = try? decoder.singleValueContainer(),
+            (try? single.decode(String.self)) != nil
+        {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "a secret is never written in the config; name where it is"
+                        + " read from: {\"env\": \"VARIABLE\"} or {\"file\": \"/path\"}"))
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        env = try container.decodeIfPresent(String.self, forKey: .env)
+        file = try container.decodeIfPresent(String.self, forKey: .file)
+    }
+
     /// Where this secret comes from, for messages: names the variable or file, never the value.
     public var origin: String {
         if let env { return "environment variable \(env)" }

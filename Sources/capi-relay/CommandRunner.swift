@@ -25,8 +25,9 @@ enum CommandRunner {
 
     private static func serve(_ command: ParsedCommand) -> Int32 {
         guard let level = logLevel(command.string("log-level") ?? "info") else {
-            fail("Option '--log-level' expects trace, debug, info, notice, warning or error.")
-            return ExitCode.usage.rawValue
+            return usageError(
+                command,
+                "Option '--log-level' expects trace, debug, info, notice, warning or error.")
         }
         let logger = stderrLogger(level: level)
         let file = command.string("config") ?? "capi-relay.json"
@@ -45,8 +46,7 @@ enum CommandRunner {
         var listen: ListenAddress?
         if let text = command.string("listen") {
             guard let address = ListenAddress(text) else {
-                fail("Option '--listen' expects host:port, got '\(text)'.")
-                return ExitCode.usage.rawValue
+                return usageError(command, "Option '--listen' expects host:port, got '\(text)'.")
             }
             listen = address
         }
@@ -73,8 +73,7 @@ enum CommandRunner {
     private static func sandbox(_ command: ParsedCommand) -> Int32 {
         let text = command.string("listen") ?? "127.0.0.1:9090"
         guard let address = ListenAddress(text) else {
-            fail("Option '--listen' expects host:port, got '\(text)'.")
-            return ExitCode.usage.rawValue
+            return usageError(command, "Option '--listen' expects host:port, got '\(text)'.")
         }
         let environment = ProcessInfo.processInfo.environment
         func secret(_ name: String) -> String? {
@@ -92,15 +91,17 @@ enum CommandRunner {
         do {
             try sandbox.start()
         } catch {
-            fail("cannot start the sandbox: \(error)")
+            fail("\(error)")
             return ExitCode.failure
         }
         let logger = stderrLogger(level: .info)
         logger.notice(
             "sandbox listening",
-            [("address", "\(address.host):\(sandbox.port)"),
-             ("record", configuration.recordPath ?? "none"),
-             ("graph_path", "/{version}/{dataset}/events"), ("crm_path", configuration.crmPath)])
+            [
+                ("address", "\(address.host):\(sandbox.port)"),
+                ("record", configuration.recordPath ?? "none"),
+                ("graph_path", "/{version}/{dataset}/events"), ("crm_path", configuration.crmPath),
+            ])
         StopSignals.wait()
         sandbox.stop()
         return ExitCode.success.rawValue
@@ -110,8 +111,8 @@ enum CommandRunner {
 
     private static func demo(_ command: ParsedCommand) -> Int32 {
         if let events = command.int("events"), events < 1 {
-            fail("Option '--events' expects a positive number, got '\(events)'.")
-            return ExitCode.usage.rawValue
+            return usageError(
+                command, "Option '--events' expects a positive number, got '\(events)'.")
         }
         var options = DemoOptions(
             events: command.int("events"), seed: UInt64(max(command.int("seed") ?? 1, 0)),
@@ -136,17 +137,36 @@ enum CommandRunner {
 
     private static func checkConfig(_ command: ParsedCommand) -> Int32 {
         let file = command.positional("file") ?? "capi-relay.json"
+        let configuration: RelayConfiguration
         do {
-            _ = try RelayConfiguration.load(path: file)
-            print("\(file): ok")
-            return ExitCode.success.rawValue
+            configuration = try RelayConfiguration.load(path: file)
         } catch {
             fail(error.description)
             return ExitCode.config.rawValue
         }
+
+        // Secrets live outside the file, so their absence here is a warning: the config is
+        // sound, but serve would refuse to start in this environment.
+        do {
+            _ = try RelaySecrets.resolve(
+                configuration, environment: ProcessInfo.processInfo.environment, file: file)
+        } catch {
+            for problem in error.errors {
+                fail("warning: \(file): \(problem); serve will not start without it")
+            }
+        }
+        print("\(file): ok")
+        return ExitCode.success.rawValue
     }
 
     // MARK: Helpers
+
+    /// Reports a usage error the way the parser does, with the hint to the command's help.
+    private static func usageError(_ command: ParsedCommand, _ message: String) -> Int32 {
+        let name = (["capi-relay"] + command.path).joined(separator: " ")
+        fail(message + "\nRun '\(name) --help' for usage.")
+        return ExitCode.usage.rawValue
+    }
 
     private static func fail(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))

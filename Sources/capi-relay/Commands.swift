@@ -1,9 +1,10 @@
 import RelayCommandLine
+import RelayCore
 
 /// Every command and option of `capi-relay`, declared once: parsing and `--help` both come
 /// from here.
 enum Commands {
-    static let version = "capi-relay 0.1.0"
+    static let version = "capi-relay \(RelayVersion.current)"
 
     static let root = CommandDeclaration(
         group: "capi-relay",

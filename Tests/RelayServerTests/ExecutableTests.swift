@@ -16,11 +16,12 @@ import Testing
     @Test func aMistypedCommandGetsASuggestionAndExit64() throws {
         let process = try TestProcess(["serv"])
         #expect(try process.waitForExit() == 64)
-        #expect(process.stderr == """
-            Unknown command 'serv'. Did you mean 'serve'?
-            Run 'capi-relay --help' for usage.
+        #expect(
+            process.stderr == """
+                Unknown command 'serv'. Did you mean 'serve'?
+                Run 'capi-relay --help' for usage.
 
-            """)
+                """)
     }
 
     @Test func secretsOnTheCommandLineAreRefusedWithoutEchoingThem() throws {
@@ -52,9 +53,21 @@ import Testing
         try example.stdout.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
 
-        let check = try TestProcess(["config", "check", file.path])
+        let check = try TestProcess(
+            ["config", "check", file.path],
+            environment: [
+                "CAPI_RELAY_APP_SECRET": "a", "CAPI_RELAY_VERIFY_TOKEN": "b",
+                "CAPI_RELAY_ACCESS_TOKEN": "c", "CAPI_RELAY_CRM_SECRET": "",
+            ])
         #expect(try check.waitForExit() == 0)
         #expect(check.stdout == "\(file.path): ok\n")
+        // The config is sound; the environment lacks one secret, which is a warning.
+        #expect(
+            check.stderr == """
+                warning: \(file.path): crm.secret: no value in environment variable \
+                CAPI_RELAY_CRM_SECRET; serve will not start without it
+
+                """)
     }
 
     @Test func serveWithoutItsSecretsNamesTheMissingVariablesAndExits78() throws {

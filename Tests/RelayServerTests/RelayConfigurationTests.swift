@@ -62,7 +62,7 @@ import Testing
                 "bad.json: pages[0].page_id: 'abc' is not a numeric page id",
                 "bad.json: capi.api_version: '25' is not a Graph version like v25.0",
                 "bad.json: capi.batch_size: 5000 is outside 1…1000",
-                "bad.json: dedupe.window_hours: 24.0 is below 48",
+                "bad.json: dedupe.window_hours: 24 hours is too short",
                 "bad.json: rules[0].when: has no condition",
                 "bad.json: rules[1].name: rule name 'r' is used twice",
                 "bad.json: rules[1].currency: 'dollars' is not a 3-letter ISO 4217 code",
@@ -92,6 +92,35 @@ import Testing
                     "capi.access_token: no value in environment variable CAPI_RELAY_ACCESS_TOKEN"))
             #expect(!text.contains("s3cr3t"))
         }
+    }
+
+    @Test func aSecretPastedIntoTheConfigIsRefusedWithWhatToDoInstead() {
+        let text = """
+            { "capi": { "access_token": "EAAB-pasted" },
+              "pages": [{ "page_id": "1", "dataset": "2" }],
+              "rules": [{ "name": "r", "when": { "postback": "X" }, "event": "Lead" }] }
+            """
+        do {
+            _ = try RelayConfiguration.parse(Data(text.utf8), file: "c.json")
+            Issue.record("a literal secret must be refused")
+        } catch {
+            #expect(
+                error.description.hasPrefix(
+                    "c.json: capi.access_token: a secret is never written in the config"))
+            #expect(!error.description.contains("EAAB-pasted"))
+        }
+    }
+
+    @Test func aRelativeJournalPathIsTakenFromTheConfigsDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("capi-relay.json")
+        try ExampleConfiguration.text.write(to: file, atomically: true, encoding: .utf8)
+
+        let configuration = try RelayConfiguration.load(path: file.path)
+        #expect(configuration.journal == directory.appendingPathComponent("capi-relay.sqlite").path)
     }
 
     @Test func secretsCanComeFromFiles() throws {
