@@ -14,6 +14,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // epoll and eventfd, which Swift's Glibc module does not expose.
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "libcrypto",
@@ -22,7 +24,7 @@ let package = Package(
 
         // The domain: no I/O, no HTTP, no SQL.
         .target(name: "RelayCore", dependencies: ["COpenSSL"]),
-        .target(name: "RelayHTTP"),
+        .target(name: "RelayHTTP", dependencies: ["CLinux"]),
         .target(name: "RelayIngest", dependencies: ["RelayCore"]),
         .target(name: "RelayJournal", dependencies: ["RelayCore", "CSQLite"]),
         .target(name: "RelayDelivery", dependencies: ["RelayCore", "RelayJournal"]),

@@ -44,12 +44,12 @@ final class EventLoop: @unchecked Sendable {
 
     init(
         configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler,
-        slots: ConnectionSlots, calls: LinuxSystemCalls
+        slots: ConnectionSlots
     ) throws(HTTPServerError) {
-        let epoll = try Epoll(calls: calls)
+        let epoll = try Epoll()
         let mailbox: EventLoopMailbox
         do {
-            mailbox = try EventLoopMailbox(calls: calls)
+            mailbox = try EventLoopMailbox()
         } catch {
             epoll.close()
             throw error

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Synchronization
 
@@ -28,8 +29,8 @@ final class EventLoopMailbox: Sendable {
     /// is also written and closed only under it, so a post can never hit a closed descriptor.
     private let contents = Mutex(Contents())
 
-    init(calls: LinuxSystemCalls) throws(HTTPServerError) {
-        let descriptor = calls.eventFD(0, O_NONBLOCK | O_CLOEXEC)
+    init() throws(HTTPServerError) {
+        let descriptor = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         guard descriptor >= 0 else {
             throw HTTPServerError(
                 .systemResources, "cannot create an eventfd: \(systemErrorText())")

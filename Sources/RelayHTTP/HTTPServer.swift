@@ -150,7 +150,6 @@ public final class HTTPServer: @unchecked Sendable {
         if let problem = configuration.validationProblem() {
             throw HTTPServerError(.invalidConfiguration, problem)
         }
-        let calls = try LinuxSystemCalls.shared.get()
         let (listener, port) = try Socket.listen(host: configuration.host, port: configuration.port)
 
         // Build every loop before starting any thread, so a failure has nothing running to undo.
@@ -159,8 +158,7 @@ public final class HTTPServer: @unchecked Sendable {
             for _ in 0..<configuration.eventLoopCount {
                 loops.append(
                     try EventLoop(
-                        configuration: configuration, handler: handler, slots: slots,
-                        calls: calls))
+                        configuration: configuration, handler: handler, slots: slots))
             }
             try loops[0].acceptConnections(on: listener, handingOutTo: loops.map(\.mailbox))
         } catch {
