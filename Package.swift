@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "capi-relay",
     products: [
-        .executable(name: "capi-relay", targets: ["capi-relay"]),
+        .executable(name: "capi-relay", targets: ["capi-relay"])
     ],
     targets: [
         .systemLibrary(
@@ -14,7 +14,7 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        // epoll and eventfd, which Swift's Glibc module does not expose.
+        // epoll, eventfd and peer credentials, which Swift's Glibc module does not expose.
         .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "COpenSSL",
@@ -28,13 +28,14 @@ let package = Package(
         .target(name: "RelayIngest", dependencies: ["RelayCore"]),
         .target(name: "RelayJournal", dependencies: ["RelayCore", "CSQLite"]),
         .target(name: "RelayDelivery", dependencies: ["RelayCore", "RelayJournal"]),
+        .target(name: "RelayFeed", dependencies: ["RelayCore", "CLinux"]),
         .target(name: "RelaySandbox", dependencies: ["RelayCore", "RelayHTTP"]),
         .target(name: "RelayCommandLine"),
         .target(
             name: "RelayServer",
             dependencies: [
                 "RelayCore", "RelayHTTP", "RelayIngest", "RelayJournal", "RelayDelivery",
-                "RelaySandbox",
+                "RelayFeed", "RelaySandbox",
             ]
         ),
         .executableTarget(
@@ -48,6 +49,7 @@ let package = Package(
             name: "RelayIngestTests", dependencies: ["RelayIngest"], exclude: ["Fixtures"]),
         .testTarget(name: "RelayJournalTests", dependencies: ["RelayJournal"]),
         .testTarget(name: "RelayDeliveryTests", dependencies: ["RelayDelivery", "RelayJournal"]),
+        .testTarget(name: "RelayFeedTests", dependencies: ["RelayFeed"]),
         .testTarget(name: "RelaySandboxTests", dependencies: ["RelaySandbox"]),
         .testTarget(name: "RelayCommandLineTests", dependencies: ["RelayCommandLine"]),
         .testTarget(

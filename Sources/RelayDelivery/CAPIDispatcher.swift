@@ -70,12 +70,15 @@ public final class CAPIDispatcher: @unchecked Sendable {
     private let transport: any OutboundHTTP
     private let clock: DeliveryClock
     private let logger: Logger
+    private let observer: DeliveryObserver
     private var worker: DeliveryWorker!
 
     public init(
         journal: any Journal, destination: CAPIDestination, transport: any OutboundHTTP,
-        clock: DeliveryClock = .system, logger: Logger = .silent
+        clock: DeliveryClock = .system, logger: Logger = .silent,
+        observer: @escaping DeliveryObserver = { _ in }
     ) {
+        self.observer = observer
         self.journal = journal
         self.destination = destination
         self.transport = transport
@@ -148,6 +151,11 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 )
             }
             record(attempt: nil, changes: changes)
+            for (item, change) in zip(expired, changes) {
+                if case .expired(let reason) = change.change {
+                    observer(.expired(eventID: item.conversion.eventID, reason: reason))
+                }
+            }
             logger.warning(
                 "events expired before delivery",
                 [("dataset", dataset), ("count", "\(expired.count)")])
@@ -179,6 +187,13 @@ public final class CAPIDispatcher: @unchecked Sendable {
                     finishedAtMillis: finished, httpStatus: response.status, response: text,
                     outcome: "sent", conversionIDs: ids),
                 changes: ids.map { (conversionID: $0, change: .sent) })
+            let answer = GraphResponseSummary(response.body)
+            observer(
+                .sent(
+                    destination: "capi", dataset: dataset,
+                    eventIDs: fresh.map(\.conversion.eventID),
+                    status: response.status, eventsReceived: answer.eventsReceived,
+                    fbtraceID: answer.fbtraceID))
             logger.info(
                 "batch delivered",
                 [
@@ -195,7 +210,7 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 fresh, dataset: dataset, errorClass: errorClass, reason: reason,
                 retryAfter: retryAfter, started: started, finished: finished,
                 status: response.status,
-                response: String(decoding: response.body, as: UTF8.self))
+                response: String(decoding: response.body, as: UTF8.self), graphError: graphError)
 
         case .failure(let failure):
             fail(
@@ -208,7 +223,7 @@ public final class CAPIDispatcher: @unchecked Sendable {
     private func fail(
         _ items: [PendingConversion], dataset: String, errorClass: GraphError.Class,
         reason: String, retryAfter: Double?, started: Int64, finished: Int64, status: Int?,
-        response: String
+        response: String, graphError: GraphError? = nil
     ) {
         var changes: [(conversionID: Int64, change: DeliveryStateChange)] = []
         var retrying = 0
@@ -237,6 +252,23 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 finishedAtMillis: finished, httpStatus: status, response: response,
                 outcome: outcome, conversionIDs: items.map(\.conversionID)),
             changes: changes)
+
+        let nextRetry = changes.compactMap { change -> Int64? in
+            if case .retry(let at, _) = change.change { return at }
+            return nil
+        }.min()
+        observer(
+            .attemptFailed(
+                destination: "capi", dataset: dataset, eventIDs: items.map(\.conversion.eventID),
+                status: status, code: graphError?.code, subcode: graphError?.subcode,
+                message: reason, nextRetryMillis: nextRetry))
+        for (item, change) in zip(items, changes) {
+            if case .failed(let why) = change.change {
+                observer(
+                    .deadLettered(
+                        eventID: item.conversion.eventID, destination: "capi", reason: why))
+            }
+        }
         logger.warning(
             "batch delivery failed",
             [
@@ -269,5 +301,17 @@ extension Array {
             if belongsInFirst(element) { first.append(element) } else { second.append(element) }
         }
         return (first, second)
+    }
+}
+
+/// `events_received` and `fbtrace_id` from a Graph success body, when present.
+struct GraphResponseSummary {
+    var eventsReceived: Int?
+    var fbtraceID: String?
+
+    init(_ body: [UInt8]) {
+        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        eventsReceived = (object?["events_received"] as? NSNumber)?.intValue
+        fbtraceID = object?["fbtrace_id"] as? String
     }
 }

@@ -42,6 +42,7 @@ public final class CRMSink: @unchecked Sendable {
     private let transport: any OutboundHTTP
     private let clock: DeliveryClock
     private let logger: Logger
+    private let observer: DeliveryObserver
     private var worker: DeliveryWorker!
 
     /// How many conversions one pass takes; the rest wait for the next pass.
@@ -49,8 +50,10 @@ public final class CRMSink: @unchecked Sendable {
 
     public init(
         journal: any Journal, destination: CRMDestination, transport: any OutboundHTTP,
-        clock: DeliveryClock = .system, logger: Logger = .silent
+        clock: DeliveryClock = .system, logger: Logger = .silent,
+        observer: @escaping DeliveryObserver = { _ in }
     ) {
+        self.observer = observer
         self.journal = journal
         self.destination = destination
         self.transport = transport
@@ -149,8 +152,28 @@ public final class CRMSink: @unchecked Sendable {
         } catch {
             logger.error("cannot record delivery", [("destination", "crm"), ("error", "\(error)")])
         }
+        let eventID = item.conversion.eventID
+        let dataset = item.conversion.dataset
+        switch change {
+        case .sent:
+            observer(
+                .sent(
+                    destination: "crm", dataset: dataset, eventIDs: [eventID],
+                    status: status ?? 200, eventsReceived: nil, fbtraceID: nil))
+        case .retry(let at, let reason):
+            observer(
+                .attemptFailed(
+                    destination: "crm", dataset: dataset, eventIDs: [eventID], status: status,
+                    code: nil, subcode: nil, message: reason, nextRetryMillis: at))
+        case .failed(let reason), .expired(let reason):
+            observer(
+                .attemptFailed(
+                    destination: "crm", dataset: dataset, eventIDs: [eventID], status: status,
+                    code: nil, subcode: nil, message: reason, nextRetryMillis: nil))
+            observer(.deadLettered(eventID: eventID, destination: "crm", reason: reason))
+        }
         if outcome == "sent" {
-            logger.debug("crm post delivered", [("event_id", item.conversion.eventID)])
+            logger.debug("crm post delivered", [("event_id", eventID)])
         } else {
             logger.warning(
                 "crm delivery failed",

@@ -121,6 +121,30 @@ public struct DeliveryAttempt: Sendable, Equatable {
     }
 }
 
+/// One conversion with its inbound delivery and every attempt, for `inspect`.
+public struct Inspection: Sendable {
+    public var conversionID: Int64
+    public var conversion: Conversion
+    /// `pending`, `sent`, `expired`, `failed` (and `disabled` for a CRM that is not set up).
+    public var capiState: String
+    public var capiReason: String?
+    public var crmState: String
+    public var crmReason: String?
+    /// The raw body of the delivery that made the conversion, and the signal's message id.
+    public var inboundBody: [UInt8]
+    public var inboundSource: String
+    public var mid: String?
+    public var attempts: [DeliveryAttempt]
+}
+
+/// What `requeue` did.
+public enum RequeueResult: Sendable, Equatable {
+    case requeued(conversionID: Int64)
+    /// Delivered already; queue it again only when the operator confirms.
+    case alreadyDelivered(conversionID: Int64)
+    case unknownEvent
+}
+
 /// Totals since the journal was created, for the demo's summary and the tests.
 public struct JournalCounters: Sendable, Equatable, Codable {
     /// Accepted inbound deliveries (HTTP requests).
@@ -168,6 +192,18 @@ public protocol Journal: AnyObject, Sendable {
         destination: Destination) throws(JournalError)
 
     func counters() throws(JournalError) -> JournalCounters
+
+    /// Pending conversions per dataset at a destination.
+    func backlog(for destination: Destination) throws(JournalError) -> [String: Int]
+
+    /// Everything the journal knows about one event id, newest conversion first; empty when
+    /// the id is unknown.
+    func inspect(eventID: String) throws(JournalError) -> [Inspection]
+
+    /// Queues an event again for CAPI (and for the CRM when its post failed), same event_id.
+    /// An event already delivered to CAPI is only queued again with `confirm`.
+    func requeue(eventID: String, confirm: Bool, nowMillis: Int64) throws(JournalError)
+        -> RequeueResult
 
     /// Stops the writer after the queued work is committed.
     func close()

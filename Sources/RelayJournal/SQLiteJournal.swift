@@ -415,6 +415,113 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         }
     }
 
+    public func backlog(for destination: Destination) throws(JournalError) -> [String: Int] {
+        let column = destination.rawValue
+        return try read { database in
+            let statement = try database.statement(
+                """
+                SELECT dataset, count(*) FROM conversions WHERE \(column)_state = 'pending'
+                GROUP BY dataset
+                """)
+            var backlog: [String: Int] = [:]
+            while try statement.step() {
+                backlog[statement.text(0) ?? ""] = Int(statement.int(1))
+            }
+            return backlog
+        }
+    }
+
+    public func inspect(eventID: String) throws(JournalError) -> [Inspection] {
+        try read { database in
+            let conversions = try database.statement(
+                """
+                SELECT c.id, c.body, c.capi_state, c.capi_reason, c.crm_state, c.crm_reason,
+                    d.body, d.source, s.mid
+                FROM conversions c
+                LEFT JOIN signals s ON s.conversion_id = c.id AND s.outcome = 'conversion'
+                LEFT JOIN deliveries d ON d.id = s.delivery_id
+                WHERE c.event_id = ? ORDER BY c.id DESC
+                """
+            ).bind(.text(eventID))
+            var found: [Inspection] = []
+            let decoder = JSONDecoder()
+            while try conversions.step() {
+                let conversion = try decoder.decode(
+                    Conversion.self, from: Data((conversions.text(1) ?? "").utf8))
+                found.append(
+                    Inspection(
+                        conversionID: conversions.int(0), conversion: conversion,
+                        capiState: conversions.text(2) ?? "", capiReason: conversions.text(3),
+                        crmState: conversions.text(4) ?? "", crmReason: conversions.text(5),
+                        inboundBody: conversions.blob(6), inboundSource: conversions.text(7) ?? "",
+                        mid: conversions.text(8), attempts: []))
+            }
+            conversions.reset()
+
+            let attempts = try database.statement(
+                """
+                SELECT a.destination, a.dataset, a.started_at_ms, a.finished_at_ms, a.http_status,
+                    a.response, a.outcome
+                FROM attempts a JOIN attempt_events e ON e.attempt_id = a.id
+                WHERE e.conversion_id = ? ORDER BY a.id
+                """)
+            for index in found.indices {
+                attempts.reset()
+                try attempts.bind(.int(found[index].conversionID))
+                while try attempts.step() {
+                    found[index].attempts.append(
+                        DeliveryAttempt(
+                            destination: Destination(rawValue: attempts.text(0) ?? "") ?? .capi,
+                            dataset: attempts.text(1), startedAtMillis: attempts.int(2),
+                            finishedAtMillis: attempts.int(3),
+                            httpStatus: attempts.isNull(4) ? nil : Int(attempts.int(4)),
+                            response: attempts.text(5) ?? "", outcome: attempts.text(6) ?? "",
+                            conversionIDs: [found[index].conversionID]))
+                }
+            }
+            return found
+        }
+    }
+
+    public func requeue(
+        eventID: String, confirm: Bool, nowMillis: Int64
+    ) throws(JournalError) -> RequeueResult {
+        let box = RequeueBox()
+        do {
+            try writer.submitAndWait { database in
+                let find = try database.statement(
+                    "SELECT id, capi_state FROM conversions WHERE event_id = ? ORDER BY id DESC LIMIT 1"
+                ).bind(.text(eventID))
+                guard try find.step() else {
+                    box.result = .unknownEvent
+                    return
+                }
+                let id = find.int(0)
+                let state = find.text(1) ?? ""
+                find.reset()
+                guard state != "sent" || confirm else {
+                    box.result = .alreadyDelivered(conversionID: id)
+                    return
+                }
+                try database.statement(
+                    """
+                    UPDATE conversions SET capi_state = 'pending', capi_next_at_ms = ?,
+                        capi_attempts = 0, capi_reason = NULL,
+                        crm_state = CASE WHEN crm_state = 'failed' THEN 'pending' ELSE crm_state END,
+                        crm_next_at_ms = ?
+                    WHERE id = ?
+                    """
+                ).bind(.int(nowMillis), .int(nowMillis), .int(id)).run()
+                box.result = .requeued(conversionID: id)
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(.commitFailed, "cannot queue \(eventID) again: \(error)")
+        }
+        return box.result ?? .unknownEvent
+    }
+
     /// Runs a read on the reader connection.
     func read<T>(_ body: (SQLiteDatabase) throws -> T) throws(JournalError) -> T {
         readLock.lock()
@@ -453,6 +560,11 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             }
         }
     }
+}
+
+/// Carries a requeue's result out of its write job.
+private final class RequeueBox: @unchecked Sendable {
+    var result: RequeueResult?
 }
 
 /// Carries the receipt from the write job to its completion, both on the writer thread.

@@ -61,6 +61,19 @@ public enum ExampleConfiguration {
           // is never sent again. Meta does not dedupe business-messaging events itself.
           "dedupe": { "window_hours": 168 },
 
+          // The live feed for `capi-relay console` and `socat - UNIX-CONNECT:…`: a Unix socket,
+          // mode 0600, beside the journal unless "socket" says otherwise. The relay's user and
+          // root may connect; so may members of allowed_groups (read) and operator_groups
+          // (read and re-send).
+          "feed": {
+            // "socket": "/run/capi-relay/feed.sock",
+            "allowed_groups": [],
+            "operator_groups": [],
+            "history": 200,                 // recent records in a new client's snapshot
+            "client_queue": 10000,          // a slower client loses records, and is told
+            "raw_message_text": false       // inspect masks message text unless true
+          },
+
           // Rules are tried in order; the first match makes the conversion. Payloads may carry
           // parameters after a bar: PURCHASE|value=120.00|currency=USD|event_id=ord-123.
           "rules": [

@@ -1,6 +1,7 @@
 import Foundation
 import RelayCore
 import RelayDelivery
+import RelayFeed
 import RelayHTTP
 import RelayIngest
 import RelayJournal
@@ -15,6 +16,11 @@ public final class Relay: @unchecked Sendable {
     private let dispatcher: CAPIDispatcher
     private let crmSink: CRMSink?
     private var server: HTTPServer!
+    /// The live feed: every stage of the pipeline, for the console and other tails.
+    public let feed: FeedHub
+    private let health = DestinationHealth()
+    private var feedProvider: RelayFeedProvider!
+    private var feedServer: FeedServer!
     private let rejections = RejectionCounter()
     /// Guarded by `stateLock`.
     private var draining = false
@@ -43,6 +49,13 @@ public final class Relay: @unchecked Sendable {
                 dedupeWindowSeconds: Int64(configuration.dedupe.windowHours * 3600),
                 crmEnabled: configuration.crm != nil))
 
+        feed = FeedHub(
+            historyLimit: configuration.feed.history, queueLimit: configuration.feed.clientQueue)
+        let observer: DeliveryObserver = { [feed, health] event in
+            health.observe(event, atMillis: Int64(Date().timeIntervalSince1970 * 1000))
+            Relay.publish(event, to: feed)
+        }
+
         let capi = configuration.capi
         dispatcher = CAPIDispatcher(
             journal: journal,
@@ -54,7 +67,7 @@ public final class Relay: @unchecked Sendable {
                 maxBatchSize: capi.batchSize, flushIntervalSeconds: capi.flushIntervalSeconds,
                 requestTimeoutSeconds: capi.timeoutSeconds,
                 retry: RetryPolicy(maxAttempts: capi.maxAttempts)),
-            transport: transport, clock: clock, logger: logger)
+            transport: transport, clock: clock, logger: logger, observer: observer)
 
         if let crm = configuration.crm, let crmSecret = secrets.crmSecret {
             crmSink = CRMSink(
@@ -64,7 +77,7 @@ public final class Relay: @unchecked Sendable {
                     flushIntervalSeconds: crm.flushIntervalSeconds,
                     requestTimeoutSeconds: crm.timeoutSeconds,
                     retry: RetryPolicy(maxAttempts: crm.maxAttempts)),
-                transport: transport, clock: clock, logger: logger)
+                transport: transport, clock: clock, logger: logger, observer: observer)
         } else {
             crmSink = nil
         }
@@ -81,18 +94,35 @@ public final class Relay: @unchecked Sendable {
         ) { [unowned self] request, responder in
             self.route(request, responder)
         }
+
+        feedProvider = RelayFeedProvider(
+            configuration: configuration, journal: journal, health: health, hub: feed
+        ) { [unowned self] in
+            self.flush()
+        }
+        feedServer = FeedServer(
+            path: configuration.feedSocketPath, hub: feed,
+            policy: FeedAccessPolicy(
+                allowedGroups: configuration.feed.allowedGroups + configuration.feed.operatorGroups),
+            provider: feedProvider, logger: logger)
     }
 
     /// Starts listening and delivering. Pending work from an earlier run is picked up at once.
     public func start() throws {
-        try server.start()
+        try feedServer.start()
+        do {
+            try server.start()
+        } catch {
+            feedServer.stop()
+            throw error
+        }
         dispatcher.start()
         crmSink?.start()
         logger.notice(
             "relay listening",
             [
                 ("address", "\(configuration.listen.split(separator: ":").first ?? ""):\(port)"),
-                ("journal", journal.path),
+                ("journal", journal.path), ("feed", feedServer.path),
             ])
     }
 
@@ -107,6 +137,7 @@ public final class Relay: @unchecked Sendable {
         dispatcher.stop()
         crmSink?.stop()
         server.stop()
+        feedServer.stop()
         journal.close()
         logger.notice("relay stopped")
     }
@@ -189,9 +220,10 @@ public final class Relay: @unchecked Sendable {
         let delivery = InboundDelivery(
             source: "messenger", receivedAtMillis: receivedAt, body: request.body,
             items: signals.map { InboundItem(signal: $0, outcome: mapper.map($0)) })
-        journal.append(delivery) { [logger] result in
+        journal.append(delivery) { [logger, self] result in
             switch result {
             case .success(let receipt):
+                self.publish(receipt, of: delivery)
                 logger.debug(
                     "webhook journaled",
                     [("delivery", "\(receipt.deliveryID)"), ("items", "\(receipt.results.count)")])
@@ -201,6 +233,81 @@ public final class Relay: @unchecked Sendable {
                 logger.error("journal append failed", [("error", error.code.rawValue)])
                 responder.respond(.text(503, "journal unavailable; redeliver later"))
             }
+        }
+    }
+
+    /// Feed records for a committed delivery: `received`, then one per item.
+    private func publish(_ receipt: AppendReceipt, of delivery: InboundDelivery) {
+        feed.publish(
+            .received,
+            [
+                "source": .string(delivery.source), "delivery_id": .integer(receipt.deliveryID),
+                "items": .integer(Int64(receipt.results.count)),
+            ])
+        for (item, result) in zip(delivery.items, receipt.results) {
+            var fields: [String: JSONValue] = [
+                "page_id": .string(item.signal.pageID),
+                "psid": .string(item.signal.pageScopedUserID),
+            ]
+            let conversion = item.outcome.conversion
+            if let conversion {
+                fields["event_name"] = .string(conversion.eventName)
+                fields["dataset"] = .string(conversion.dataset)
+            }
+            switch result {
+            case .conversion(_, let eventID):
+                fields["event_id"] = .string(eventID)
+                fields["rule"] = conversion.map { .string($0.rule) } ?? .null
+                feed.publish(.mapped, fields)
+                feed.publish(.queued, ["event_id": .string(eventID), "destination": "capi"])
+            case .dedupeHit(_, let eventID, let rule):
+                fields["event_id"] = .string(eventID)
+                fields["rule"] = .string(rule)
+                fields["matched_event_id"] = .string(eventID)
+                fields["source"] = .string(delivery.source)
+                feed.publish(.dedupeHit, fields)
+            case .notConversion(let reason):
+                fields["kind"] = .string(item.signal.kind.rawValue)
+                fields["reason"] = .string(reason)
+                feed.publish(.notConversion, fields)
+            }
+        }
+    }
+
+    /// Feed records for what a delivery worker did.
+    static func publish(_ event: DeliveryEvent, to feed: FeedHub) {
+        func integer(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
+        switch event {
+        case .sent(let destination, let dataset, let eventIDs, let status, let received, let trace):
+            feed.publish(
+                .sent,
+                [
+                    "destination": .string(destination), "dataset": .string(dataset),
+                    "event_ids": .array(eventIDs.map(JSONValue.string)),
+                    "status": integer(status), "events_received": integer(received),
+                    "fbtrace_id": trace.map(JSONValue.string) ?? .null,
+                ])
+        case .attemptFailed(
+            let destination, let dataset, let eventIDs, let status, let code, let subcode,
+            let message, let next):
+            feed.publish(
+                .attemptFailed,
+                [
+                    "destination": .string(destination), "dataset": .string(dataset),
+                    "event_ids": .array(eventIDs.map(JSONValue.string)),
+                    "status": integer(status), "code": integer(code), "subcode": integer(subcode),
+                    "message": .string(message),
+                    "next_retry_at": next.map { .string(FeedTime.text($0)) } ?? .null,
+                ])
+        case .expired(let eventID, let reason):
+            feed.publish(.expired, ["event_id": .string(eventID), "reason": .string(reason)])
+        case .deadLettered(let eventID, let destination, let reason):
+            feed.publish(
+                .deadLettered,
+                [
+                    "event_id": .string(eventID), "destination": .string(destination),
+                    "reason": .string(reason),
+                ])
         }
     }
 

@@ -108,6 +108,15 @@ extension RelayConfiguration {
                     + " window Meta itself applies to pixel and server copies of an event")
         }
 
+        if !(1...100_000).contains(feed.history) {
+            problem("feed.history", "\(feed.history) is outside 1…100000")
+        }
+        if feed.clientQueue < 100 { problem("feed.client_queue", "must be at least 100") }
+        if feedSocketPath.utf8.count > 107 {
+            problem(
+                "feed.socket", "'\(feedSocketPath)' is longer than a Unix socket path may be (107)")
+        }
+
         if rules.isEmpty {
             problem("rules", "no rules: nothing would become a conversion")
         }
@@ -180,6 +189,7 @@ extension RelayConfiguration {
             "crm": CRM.CodingKeys.allCases.map(\.rawValue),
             "crm.secret": secret,
             "dedupe": Dedupe.CodingKeys.allCases.map(\.rawValue),
+            "feed": Feed.CodingKeys.allCases.map(\.rawValue),
             "rules[]": MappingRule.configKeys,
             "rules[].when": MappingRule.Conditions.configKeys,
         ]

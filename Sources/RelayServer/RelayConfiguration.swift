@@ -18,9 +18,41 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     /// Absent: conversions are not posted to any CRM.
     public var crm: CRM?
     public var dedupe: Dedupe = Dedupe()
+    public var feed: Feed = Feed()
     public var rules: [MappingRule] = []
 
     public init() {}
+
+    /// The feed's Unix socket: the configured path, or `capi-relay.sock` beside the journal.
+    public var feedSocketPath: String {
+        if let socket = feed.socket { return socket }
+        let journalURL = URL(fileURLWithPath: journal)
+        return journalURL.deletingLastPathComponent().appendingPathComponent("capi-relay.sock").path
+    }
+
+    public struct Feed: Sendable, Equatable, Codable {
+        /// The socket path; nil puts it beside the journal.
+        public var socket: String?
+        /// Groups whose members may read the feed (the relay's user and root always may).
+        public var allowedGroups: [String] = []
+        /// Groups whose members may also re-send events.
+        public var operatorGroups: [String] = []
+        /// Recent records in a new client's snapshot.
+        public var history: Int = 200
+        /// Lines that may wait for one client before it loses records.
+        public var clientQueue: Int = 10_000
+        /// Show message text in `inspect`; off by default, the text is masked.
+        public var rawMessageText: Bool = false
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case socket
+            case allowedGroups = "allowed_groups"
+            case operatorGroups = "operator_groups"
+            case history
+            case clientQueue = "client_queue"
+            case rawMessageText = "raw_message_text"
+        }
+    }
 
     public struct HTTPLimits: Sendable, Equatable, Codable {
         public var maxBodyBytes: Int = 1 << 20
@@ -119,7 +151,7 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, journal, http, messenger, pages, capi, crm, dedupe, rules
+        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, rules
     }
 }
 
@@ -135,6 +167,7 @@ extension RelayConfiguration {
         capi = try c.decodeIfPresent(CAPI.self, forKey: .capi) ?? capi
         crm = try c.decodeIfPresent(CRM.self, forKey: .crm)
         dedupe = try c.decodeIfPresent(Dedupe.self, forKey: .dedupe) ?? dedupe
+        feed = try c.decodeIfPresent(Feed.self, forKey: .feed) ?? feed
         rules = try c.decodeIfPresent([MappingRule].self, forKey: .rules) ?? rules
     }
 }
@@ -198,5 +231,19 @@ extension RelayConfiguration.Dedupe {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         windowHours = try c.decodeIfPresent(Double.self, forKey: .windowHours) ?? windowHours
+    }
+}
+
+extension RelayConfiguration.Feed {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        socket = try c.decodeIfPresent(String.self, forKey: .socket)
+        allowedGroups =
+            try c.decodeIfPresent([String].self, forKey: .allowedGroups) ?? allowedGroups
+        operatorGroups =
+            try c.decodeIfPresent([String].self, forKey: .operatorGroups) ?? operatorGroups
+        history = try c.decodeIfPresent(Int.self, forKey: .history) ?? history
+        clientQueue = try c.decodeIfPresent(Int.self, forKey: .clientQueue) ?? clientQueue
+        rawMessageText = try c.decodeIfPresent(Bool.self, forKey: .rawMessageText) ?? rawMessageText
     }
 }

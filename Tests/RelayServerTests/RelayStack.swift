@@ -26,9 +26,12 @@ final class RelayStack: @unchecked Sendable {
     var configPath: String { directory.appendingPathComponent("capi-relay.json").path }
     var journalPath: String { directory.appendingPathComponent("journal.sqlite").path }
     var recordPath: String { directory.appendingPathComponent("sandbox.jsonl").path }
+    var feedPath: String { directory.appendingPathComponent("capi-relay.sock").path }
 
-    /// - Parameter flushIntervalSeconds: the relay's delivery tick.
-    init(flushIntervalSeconds: Double = 0.1) throws {
+    /// - Parameters:
+    ///   - flushIntervalSeconds: the relay's delivery tick.
+    ///   - feedClientQueue: lines that may wait for one feed client.
+    init(flushIntervalSeconds: Double = 0.1, feedClientQueue: Int = 10_000) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relay-stack-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -58,6 +61,7 @@ final class RelayStack: @unchecked Sendable {
                 "flush_interval_seconds": \(flushIntervalSeconds),
                 "timeout_seconds": 5
               },
+              "feed": { "client_queue": \(feedClientQueue) },
               "crm": {
                 "url": "http://127.0.0.1:\(sandboxPort)/crm",
                 "flush_interval_seconds": \(flushIntervalSeconds)

@@ -1,0 +1,172 @@
+import Foundation
+import RelayCore
+
+/// Numbers pipeline records, keeps the most recent ones, and fans them out to subscribers.
+///
+/// Publishing never waits for a subscriber: each has a bounded queue, and a subscriber that
+/// falls behind loses records (and is told how many) rather than slowing the pipeline.
+public final class FeedHub: @unchecked Sendable {
+    /// How many recent records a new subscriber gets in its snapshot.
+    public let historyLimit: Int
+    /// How many lines may wait for one subscriber before it starts losing records.
+    public let queueLimit: Int
+
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var nextSequence: UInt64 = 1
+    /// Guarded by `lock`.
+    private var history: [FeedRecord] = []
+    /// Guarded by `lock`.
+    private var subscribers: [ObjectIdentifier: FeedSubscription] = [:]
+    private let clock: @Sendable () -> Int64
+
+    public init(
+        historyLimit: Int = 200, queueLimit: Int = 10_000,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.historyLimit = historyLimit
+        self.queueLimit = queueLimit
+        self.clock = clock
+    }
+
+    /// Records a stage and sends it to every subscriber.
+    @discardableResult
+    public func publish(_ stage: FeedStage, _ fields: [String: JSONValue]) -> FeedRecord {
+        lock.lock()
+        let record = FeedRecord(
+            sequence: nextSequence, timeMillis: clock(), stage: stage, fields: fields)
+        nextSequence += 1
+        history.append(record)
+        if history.count > historyLimit { history.removeFirst(history.count - historyLimit) }
+        let targets = Array(subscribers.values)
+        lock.unlock()
+
+        // Serialized once, outside the lock, for every subscriber.
+        let line = record.json.serialized()
+        for subscription in targets {
+            subscription.enqueue(record: line)
+        }
+        return record
+    }
+
+    /// Sends a message that is not a record (stats) to every subscriber.
+    public func broadcast(_ message: JSONValue) {
+        let line = message.serialized()
+        let targets = lock.withLock { Array(subscribers.values) }
+        for subscription in targets {
+            subscription.enqueue(message: line)
+        }
+    }
+
+    /// A new subscriber: its queue starts with `greeting` (hello and snapshot, built from the
+    /// history at this very moment, so that no record falls between snapshot and live flow).
+    public func subscribe(
+        greeting: ([FeedRecord]) -> [JSONValue]
+    ) -> FeedSubscription {
+        let subscription = FeedSubscription(queueLimit: queueLimit)
+        lock.lock()
+        for message in greeting(history) {
+            subscription.enqueue(message: message.serialized())
+        }
+        subscribers[ObjectIdentifier(subscription)] = subscription
+        lock.unlock()
+        return subscription
+    }
+
+    public func unsubscribe(_ subscription: FeedSubscription) {
+        lock.withLock { _ = subscribers.removeValue(forKey: ObjectIdentifier(subscription)) }
+        subscription.close()
+    }
+
+    /// Records published so far.
+    public var publishedCount: UInt64 {
+        lock.withLock { nextSequence - 1 }
+    }
+
+    /// The most recent records, oldest first.
+    public var recentRecords: [FeedRecord] {
+        lock.withLock { history }
+    }
+}
+
+/// One subscriber's bounded queue of lines.
+public final class FeedSubscription: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let queueLimit: Int
+    /// Guarded by `condition`.
+    private var lines: [[UInt8]] = []
+    /// Guarded by `condition`: records dropped since the subscriber last heard about it.
+    private var missed = 0
+    /// Guarded by `condition`: records dropped over the subscription's life.
+    private var missedTotal = 0
+    /// Guarded by `condition`.
+    private var closed = false
+
+    init(queueLimit: Int) {
+        self.queueLimit = queueLimit
+    }
+
+    func enqueue(record line: [UInt8]) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return }
+        if lines.count >= queueLimit {
+            missed += 1
+            missedTotal += 1
+            return
+        }
+        lines.append(line)
+        condition.signal()
+    }
+
+    /// Messages other than records (greeting, stats, replies) are dropped like records when
+    /// the queue is full, but not counted as missed records.
+    func enqueue(message line: [UInt8]) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed, lines.count < queueLimit else { return }
+        lines.append(line)
+        condition.signal()
+    }
+
+    /// Queues a command reply, which is never dropped: the client is waiting for it.
+    public func enqueue(reply line: [UInt8]) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return }
+        lines.append(line)
+        condition.signal()
+    }
+
+    /// Waits for lines and takes them all; nil once closed. After an overflow the first line
+    /// says how many records were lost.
+    public func next() -> [[UInt8]]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while lines.isEmpty && missed == 0 && !closed {
+            condition.wait()
+        }
+        if closed { return nil }
+        var batch: [[UInt8]] = []
+        if missed > 0 {
+            batch.append(
+                JSONValue.object(["type": "missed", "count": .integer(Int64(missed))]).serialized())
+            missed = 0
+        }
+        batch += lines
+        lines.removeAll(keepingCapacity: true)
+        return batch
+    }
+
+    /// Records this subscriber lost to overflow, over its life.
+    public var missedRecords: Int {
+        condition.withLock { missedTotal }
+    }
+
+    public func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import RelayCore
+
+/// The stages a feed record can describe, one word each, as the console and `jq` filters see
+/// them.
+public enum FeedStage: String, Sendable, CaseIterable {
+    /// A delivery was accepted and journaled.
+    case received
+    /// A signal became a conversion.
+    case mapped
+    case notConversion = "not_conversion"
+    case dedupeHit = "dedupe_hit"
+    /// Fields were removed for lack of consent (field names only, never values).
+    case consentDropped = "consent_dropped"
+    /// A conversion is waiting for a destination.
+    case queued
+    case sent
+    case attemptFailed = "attempt_failed"
+    case expired
+    case deadLettered = "dead_lettered"
+    case resent
+}
+
+/// One line of the feed: a stage of the pipeline, numbered in the order it happened.
+public struct FeedRecord: Sendable, Equatable {
+    /// Increases by one per record across the relay's life; a gap tells a client it missed
+    /// records.
+    public var sequence: UInt64
+    /// Epoch milliseconds.
+    public var timeMillis: Int64
+    public var stage: FeedStage
+    /// The stage's own fields: ids, names, codes and counts, never secrets, personal data or
+    /// message text.
+    public var fields: [String: JSONValue]
+
+    public init(sequence: UInt64, timeMillis: Int64, stage: FeedStage, fields: [String: JSONValue])
+    {
+        self.sequence = sequence
+        self.timeMillis = timeMillis
+        self.stage = stage
+        self.fields = fields
+    }
+
+    /// The record as the feed sends it.
+    public var json: JSONValue {
+        var object = fields
+        object["type"] = "record"
+        object["seq"] = .integer(Int64(sequence))
+        object["time"] = .string(FeedRecord.timestamp(timeMillis))
+        object["stage"] = .string(stage.rawValue)
+        return .object(object)
+    }
+
+    /// `2026-12-03T12:00:00.123Z`.
+    public static func timestamp(_ millis: Int64) -> String {
+        var seconds = time_t(millis / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))"
+            + "-\(pad(Int(parts.tm_mday), 2))T\(pad(Int(parts.tm_hour), 2))"
+            + ":\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
+            + ".\(pad(Int(millis % 1000), 3))Z"
+    }
+}

@@ -1,0 +1,31 @@
+import RelayCore
+
+/// A webhook body made fit to show an operator: message text replaced by its length, and any
+/// credential-looking member removed.
+///
+/// Message text is what people typed; it can hold anything, including data they never meant
+/// for an ad system. It is kept in the journal, but shown only where raw retention is switched
+/// on in the config.
+enum InboundMasking {
+    static func masked(_ body: [UInt8], keepText: Bool) -> JSONValue {
+        guard let parsed = try? JSONValue(parsing: body) else {
+            return .string("(\(body.count) bytes, not JSON)")
+        }
+        let cleaned = parsed.removingMembers(named: ["access_token", "appsecret_proof"])
+        return keepText ? cleaned : maskText(cleaned)
+    }
+
+    private static func maskText(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .array(let elements):
+            return .array(elements.map(maskText))
+        case .object(var members):
+            if case .string(let text)? = members["text"] {
+                members["text"] = .string("[masked: \(text.count) characters]")
+            }
+            return .object(members.mapValues(maskText))
+        default:
+            return value
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import RelayCore
+import RelayDelivery
+import RelayFeed
+import RelayJournal
+
+/// The relay's side of the feed: hello, snapshot and stats from the journal and the delivery
+/// workers, and the `inspect` and `resend` commands.
+final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
+    private let configuration: RelayConfiguration
+    private let journal: any Journal
+    private let health: DestinationHealth
+    private let hub: FeedHub
+    private let operatorGroups: [String]
+    private let onResend: @Sendable () -> Void
+
+    init(
+        configuration: RelayConfiguration, journal: any Journal, health: DestinationHealth,
+        hub: FeedHub, onResend: @escaping @Sendable () -> Void
+    ) {
+        self.configuration = configuration
+        self.journal = journal
+        self.health = health
+        self.hub = hub
+        self.operatorGroups = configuration.feed.operatorGroups
+        self.onResend = onResend
+    }
+
+    static let protocolVersion = 1
+
+    func greeting(recent: [FeedRecord]) -> [JSONValue] {
+        let hello: JSONValue = .object([
+            "type": "hello",
+            "protocol": .integer(Int64(Self.protocolVersion)),
+            "version": .string(RelayVersion.current),
+            "node": .string(ProcessInfo.processInfo.hostName),
+            "config": configSummary,
+        ])
+        var snapshot = statsBody
+        snapshot["type"] = "snapshot"
+        snapshot["records"] = .array(recent.map(\.json))
+        return [hello, .object(snapshot)]
+    }
+
+    func stats() -> JSONValue {
+        var stats = statsBody
+        stats["type"] = "stats"
+        return .object(stats)
+    }
+
+    /// What the config says, without a secret or where secrets live.
+    private var configSummary: JSONValue {
+        .object([
+            "listen": .string(configuration.listen),
+            "datasets": .array(
+                Set(configuration.pages.map(\.dataset)).sorted().map(JSONValue.string)),
+            "pages": .integer(Int64(configuration.pages.count)),
+            "rules": .array(configuration.rules.map { .string($0.name) }),
+            "crm": .bool(configuration.crm != nil),
+            "graph_url": .string(configuration.capi.graphURL),
+            "api_version": .string(configuration.capi.apiVersion),
+            "test_event_code": .bool(configuration.capi.testEventCode != nil),
+        ])
+    }
+
+    private var statsBody: [String: JSONValue] {
+        let counters = (try? journal.counters()) ?? JournalCounters()
+        let backlog = (try? journal.backlog(for: .capi)) ?? [:]
+        let crmBacklog = ((try? journal.backlog(for: .crm)) ?? [:]).values.reduce(0, +)
+        func count(_ value: Int) -> JSONValue { .integer(Int64(value)) }
+        return [
+            "counters": .object([
+                "received": count(counters.received),
+                "conversions": count(counters.conversions),
+                "not_conversions": count(counters.notConversions),
+                "dedupe_hits": count(counters.dedupeHits),
+                "consent_drops": 0,
+                "sent": count(counters.capiSent),
+                "failed": count(counters.capiFailed),
+                "expired": count(counters.capiExpired),
+                "dead_letters": count(counters.capiFailed + counters.crmFailed),
+                "pending": count(counters.capiPending),
+                "crm_sent": count(counters.crmSent),
+                "crm_failed": count(counters.crmFailed),
+                "crm_pending": count(counters.crmPending),
+            ]),
+            "destinations": .array(
+                health.snapshot(
+                    datasets: Set(configuration.pages.map(\.dataset)).sorted(),
+                    crm: configuration.crm != nil, backlog: backlog, crmBacklog: crmBacklog)),
+        ]
+    }
+
+    // MARK: Commands
+
+    func reply(to command: String, from peer: FeedAccessPolicy.Peer?) -> JSONValue {
+        let words = command.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        switch words.first {
+        case "inspect" where words.count == 2:
+            return inspect(words[1])
+        case "resend" where words.count == 2 || (words.count == 3 && words[2] == "confirm"):
+            guard mayResend(peer) else {
+                return Self.failure(
+                    "resend", code: "not_allowed",
+                    "this peer may read the feed but not re-send; the relay's user, root and the"
+                        + " feed.operator_groups may")
+            }
+            return resend(words[1], confirm: words.count == 3)
+        default:
+            return Self.failure(
+                words.first ?? "", code: "bad_command",
+                "unknown command '\(command.prefix(80))'; use: inspect <event_id>,"
+                    + " resend <event_id> [confirm]")
+        }
+    }
+
+    private func mayResend(_ peer: FeedAccessPolicy.Peer?) -> Bool {
+        guard let peer else { return false }
+        let decision = FeedAccessPolicy(allowedGroups: operatorGroups).decide(peer)
+        return decision.allowed
+    }
+
+    private func inspect(_ eventID: String) -> JSONValue {
+        let found: [Inspection]
+        do {
+            found = try journal.inspect(eventID: eventID)
+        } catch {
+            return Self.failure("inspect", code: "journal_error", "the journal could not be read")
+        }
+        guard let latest = found.first else {
+            return Self.failure(
+                "inspect", code: "unknown_event", "no conversion has event_id \(eventID)")
+        }
+        let conversion = latest.conversion
+        var outbound = CAPIEventEncoder.batch(
+            [conversion], testEventCode: configuration.capi.testEventCode,
+            partnerAgent: configuration.capi.partnerAgent)
+        if case .object(var envelope) = outbound {
+            envelope["event"] = envelope["data"]?[0]
+            envelope["data"] = nil
+            outbound = .object(envelope)
+        }
+        let result: JSONValue = .object([
+            "event_id": .string(eventID),
+            "state": .object([
+                "capi": .string(latest.capiState),
+                "capi_reason": latest.capiReason.map(JSONValue.string) ?? .null,
+                "crm": .string(latest.crmState),
+                "crm_reason": latest.crmReason.map(JSONValue.string) ?? .null,
+            ]),
+            "inbound": .object([
+                "source": .string(latest.inboundSource),
+                "mid": latest.mid.map(JSONValue.string) ?? .null,
+                "body": InboundMasking.masked(
+                    latest.inboundBody, keepText: configuration.feed.rawMessageText),
+            ]),
+            "conversion": Self.describe(conversion),
+            "outbound": CAPIEventEncoder.event(conversion),
+            "outbound_request": outbound,
+            "crm": CAPIEventEncoder.crmPayload(conversion),
+            "attempts": .array(latest.attempts.map(Self.describe)),
+            "conversions_with_this_id": .integer(Int64(found.count)),
+        ])
+        return .object(["type": "reply", "command": "inspect", "ok": true, "result": result])
+    }
+
+    private func resend(_ eventID: String, confirm: Bool) -> JSONValue {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let result: RequeueResult
+        do {
+            result = try journal.requeue(eventID: eventID, confirm: confirm, nowMillis: now)
+        } catch {
+            return Self.failure("resend", code: "journal_error", "the journal could not be written")
+        }
+        switch result {
+        case .unknownEvent:
+            return Self.failure(
+                "resend", code: "unknown_event", "no conversion has event_id \(eventID)")
+        case .alreadyDelivered:
+            return Self.failure(
+                "resend", code: "already_delivered",
+                "event \(eventID) was delivered; add confirm to send it again (Meta does not"
+                    + " dedupe business-messaging events, so it will count twice)")
+        case .requeued:
+            hub.publish(.resent, ["event_id": .string(eventID), "confirmed": .bool(confirm)])
+            onResend()
+            return .object([
+                "type": "reply", "command": "resend", "ok": true,
+                "result": .object(["event_id": .string(eventID), "queued": true]),
+            ])
+        }
+    }
+
+    private static func failure(_ command: String, code: String, _ message: String) -> JSONValue {
+        .object([
+            "type": "reply", "command": .string(command), "ok": false,
+            "error": .object(["code": .string(code), "message": .string(message)]),
+        ])
+    }
+
+    private static func describe(_ conversion: Conversion) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "event_id": .string(conversion.eventID),
+            "event_id_supplied": .bool(conversion.eventIDSupplied),
+            "event_name": .string(conversion.eventName),
+            "dataset": .string(conversion.dataset),
+            "page_id": .string(conversion.pageID),
+            "page_scoped_user_id": .string(conversion.pageScopedUserID),
+            "event_time": .integer(conversion.eventTime),
+            "channel": .string(conversion.channel),
+            "rule": .string(conversion.rule),
+            "custom_data": .object(conversion.customData),
+        ]
+        if let referral = conversion.referral {
+            var value: [String: JSONValue] = [:]
+            if let ref = referral.ref { value["ref"] = .string(ref) }
+            if let source = referral.source { value["source"] = .string(source) }
+            if let adID = referral.adID { value["ad_id"] = .string(adID) }
+            object["referral"] = .object(value)
+        }
+        return .object(object)
+    }
+
+    private static func describe(_ attempt: DeliveryAttempt) -> JSONValue {
+        .object([
+            "destination": .string(attempt.destination.rawValue),
+            "dataset": attempt.dataset.map(JSONValue.string) ?? .null,
+            "started_at": .string(FeedTime.text(attempt.startedAtMillis)),
+            "duration_ms": .integer(attempt.finishedAtMillis - attempt.startedAtMillis),
+            "status": attempt.httpStatus.map { .integer(Int64($0)) } ?? .null,
+            "outcome": .string(attempt.outcome),
+            "response": .string(attempt.response),
+        ])
+    }
+}
