@@ -223,11 +223,12 @@ public final class Relay: @unchecked Sendable {
         journal.append(delivery) { [logger, self] result in
             switch result {
             case .success(let receipt):
-                self.publish(receipt, of: delivery)
                 logger.debug(
                     "webhook journaled",
                     [("delivery", "\(receipt.deliveryID)"), ("items", "\(receipt.results.count)")])
                 responder.respond(.text(200, "EVENT_RECEIVED"))
+                // Acknowledge first: the feed is for watchers and must not delay Meta.
+                self.publish(receipt, of: delivery)
             case .failure(let error):
                 // 503 makes Meta redeliver: nothing of this delivery was stored.
                 logger.error("journal append failed", [("error", error.code.rawValue)])
