@@ -52,9 +52,11 @@ let package = Package(
         .testTarget(name: "RelayFeedTests", dependencies: ["RelayFeed"]),
         .testTarget(name: "RelaySandboxTests", dependencies: ["RelaySandbox"]),
         .testTarget(name: "RelayCommandLineTests", dependencies: ["RelayCommandLine"]),
+        // Running the real binary and waiting on it, for the test targets that do.
+        .target(name: "RelayTestSupport", path: "Tests/RelayTestSupport"),
         .testTarget(
             name: "RelayServerTests",
-            dependencies: ["RelayServer", "RelaySandbox", "RelayJournal"]
+            dependencies: ["RelayServer", "RelaySandbox", "RelayJournal", "RelayTestSupport"]
         ),
     ]
 )

@@ -129,6 +129,9 @@ public final class Relay: @unchecked Sendable {
     /// The port the HTTP server is bound to.
     public var port: UInt16 { server.boundPort }
 
+    /// The feed's Unix socket path.
+    public var feedPath: String { feedServer.path }
+
     /// Stops intake first (new webhooks get 503, so Meta redelivers them), then lets the
     /// delivery workers finish the batch in flight, then closes the journal.
     public func stop() {

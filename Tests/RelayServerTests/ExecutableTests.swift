@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestSupport
 import Testing
 
 /// The `capi-relay` binary as a user meets it: help, mistakes, exit codes.

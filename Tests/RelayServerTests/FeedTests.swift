@@ -1,5 +1,6 @@
 import Foundation
 import RelayCore
+import RelayTestSupport
 import Testing
 
 /// The live feed against a running relay: real processes, a real Unix socket.

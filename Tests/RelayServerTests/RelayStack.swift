@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestSupport
 import RelayJournal
 
 /// A sandbox and a relay running as real processes on loopback, with a config and journal in a

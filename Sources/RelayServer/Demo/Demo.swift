@@ -21,6 +21,10 @@ public struct DemoOptions: Sendable {
     public var keepFiles: Bool = false
     /// Whether output goes to a terminal (the live line is then redrawn in place).
     public var isTerminal: Bool
+    /// Runs an interactive viewer on the relay's feed socket instead of the live line, and
+    /// returns when the operator leaves it; the demo then stops and prints its totals. The
+    /// executable passes the console here, which keeps curses out of this module.
+    public var viewer: (@Sendable (_ feedSocketPath: String) -> Void)?
 
     public init(events: Int?, seed: UInt64, isTerminal: Bool) {
         self.events = events
@@ -168,8 +172,15 @@ public enum Demo {
         }
 
         var lastLine = ""
-        while done.wait(timeout: .now() + 0.5) == .timedOut {
-            lastLine = liveLine(relay, options: options, print: print, previous: lastLine)
+        if let viewer = options.viewer {
+            // The viewer owns the terminal until the operator quits it; the funnel stops then.
+            viewer(relay.feedPath)
+            demoStopRequested.store(true, ordering: .relaxed)
+            done.wait()
+        } else {
+            while done.wait(timeout: .now() + 0.5) == .timedOut {
+                lastLine = liveLine(relay, options: options, print: print, previous: lastLine)
+            }
         }
 
         // Let delivery finish: everything accepted is either sent, a dedupe hit, expired or
@@ -180,10 +191,12 @@ public enum Demo {
         while Date() < deadline {
             let counters = try relay.journal.counters()
             if counters.capiPending == 0 && counters.crmPending == 0 { break }
-            lastLine = liveLine(relay, options: options, print: print, previous: lastLine)
+            if options.viewer == nil {
+                lastLine = liveLine(relay, options: options, print: print, previous: lastLine)
+            }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        if options.isTerminal { Demo.write("\n") }
+        if options.isTerminal && options.viewer == nil { Demo.write("\n") }
 
         relay.stop()
         let journalCounters = try SQLiteJournal(path: configuration.journal).counters()

@@ -1,11 +1,13 @@
 import Foundation
 
+// Helpers shared by the test targets that run the real binary.
+
 /// A `capi-relay` subcommand running as its own process, as an operator would run it.
 ///
 /// Output is collected as it arrives, so a test can wait for a log line (the bound port) and
 /// assert on everything printed (no secret may appear in it).
-final class TestProcess: @unchecked Sendable {
-    let process = Process()
+public final class TestProcess: @unchecked Sendable {
+    public let process = Process()
     private let lock = NSLock()
     /// Guarded by `lock`.
     private var stdoutText = ""
@@ -13,7 +15,7 @@ final class TestProcess: @unchecked Sendable {
     private var stderrText = ""
 
     /// The built `capi-relay` binary, beside the test bundle in the build directory.
-    static var binary: URL {
+    public static var binary: URL {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = runner.deletingLastPathComponent()
         // The runner may be inside the .xctest bundle directory.
@@ -26,7 +28,7 @@ final class TestProcess: @unchecked Sendable {
         return directory.appendingPathComponent("capi-relay")
     }
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = TestProcess.binary
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
@@ -56,11 +58,11 @@ final class TestProcess: @unchecked Sendable {
         }
     }
 
-    var stdout: String { lock.withLock { stdoutText } }
-    var stderr: String { lock.withLock { stderrText } }
+    public var stdout: String { lock.withLock { stdoutText } }
+    public var stderr: String { lock.withLock { stderrText } }
 
     /// Waits until stderr shows a line with `message`, then returns the value of `key` in it.
-    func waitForLog(_ message: String, key: String, timeout: Double = 20) throws -> String {
+    public func waitForLog(_ message: String, key: String, timeout: Double = 20) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             for line in stderr.split(separator: "\n") where line.contains("msg=\"\(message)\"") {
@@ -75,7 +77,7 @@ final class TestProcess: @unchecked Sendable {
     }
 
     /// The port from a `… address=host:port` log line.
-    func waitForPort(_ message: String) throws -> UInt16 {
+    public func waitForPort(_ message: String) throws -> UInt16 {
         let address = try waitForLog(message, key: "address")
         guard let port = address.split(separator: ":").last.flatMap({ UInt16($0) }) else {
             throw TestFailure("no port in \(address)")
@@ -85,7 +87,7 @@ final class TestProcess: @unchecked Sendable {
 
     /// Waits for exit and returns the status.
     @discardableResult
-    func waitForExit(timeout: Double = 60) throws -> Int32 {
+    public func waitForExit(timeout: Double = 60) throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.02)
@@ -99,18 +101,18 @@ final class TestProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    func kill(_ signalNumber: Int32) {
+    public func kill(_ signalNumber: Int32) {
         Foundation.kill(process.processIdentifier, signalNumber)
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Polls until `condition` holds or the time runs out.
-func eventually(timeout: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
+public func eventually(timeout: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return true }
