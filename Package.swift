@@ -21,6 +21,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The operations console's terminal; only RelayConsole's terminal layer imports it.
+        .systemLibrary(
+            name: "CNcursesw",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"])]
+        ),
 
         // The domain: no I/O, no HTTP, no SQL.
         .target(name: "RelayCore", dependencies: ["COpenSSL"]),
@@ -37,9 +43,10 @@ let package = Package(
                 "RelaySandbox",
             ]
         ),
+        .target(name: "RelayConsole", dependencies: ["CNcursesw", "RelayCore"]),
         .executableTarget(
             name: "capi-relay",
-            dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine"]
+            dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine", "RelayConsole"]
         ),
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
@@ -54,5 +61,8 @@ let package = Package(
             name: "RelayServerTests",
             dependencies: ["RelayServer", "RelaySandbox", "RelayJournal"]
         ),
+        .testTarget(
+            name: "RelayConsoleTests", dependencies: ["RelayConsole", "RelayCore"],
+            exclude: ["Golden"]),
     ]
 )
