@@ -47,6 +47,7 @@ public enum ConsoleCommand {
             [
                 ("socket", options.socketPath), ("themes_dir", directory ?? "built-in"),
                 ("theme", startName), ("read_only", String(options.readOnly)),
+                ("pid", String(getpid())),
             ])
         for problem in catalog.diagnostics {
             log.logger.warning("theme line ignored", [("at", problem.description)])

@@ -23,6 +23,18 @@ enum TerminalGuard {
         dup2(logDescriptor, STDERR_FILENO)
         active.store(true, ordering: .sequentiallyConsistent)
 
+        // A parent may have started the console with signals blocked (some test runners and
+        // supervisors do); blocked, SIGTERM would never stop it and SIGWINCH never resize it.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        for signal in [
+            SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGSEGV, SIGBUS, SIGILL, SIGTRAP,
+            SIGABRT, SIGFPE,
+        ] {
+            sigaddset(&wanted, signal)
+        }
+        sigprocmask(SIG_UNBLOCK, &wanted, nil)
+
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             _ = Glibc.signal(signal) { _ in
                 TerminalGuard.stopRequested.store(true, ordering: .relaxed)
