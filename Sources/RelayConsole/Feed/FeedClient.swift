@@ -16,6 +16,10 @@ public final class FeedClient {
     public let descriptor: Int32
     private var pending: [UInt8] = []
 
+    /// Whether the relay has closed the connection; true after the read that returned the
+    /// last lines it sent.
+    public private(set) var isClosed = false
+
     /// Lines longer than this are dropped rather than buffered without bound: a peer that never
     /// sends a newline must not exhaust memory.
     static let maximumLineBytes = 16 * 1024 * 1024
@@ -84,16 +88,12 @@ public final class FeedClient {
         }
         pending.removeFirst(start)
         if pending.count > Self.maximumLineBytes { pending.removeAll() }
+        // The last lines before a close are still worth showing: return them now and let the
+        // caller see `isClosed` after handling them.
         if sawEnd && lines.isEmpty { throw Failure(description: "the relay closed the feed") }
-        if sawEnd { pendingEnd = true }
+        if sawEnd { isClosed = true }
         return lines
     }
-
-    /// Set when the end of the stream arrived together with lines; reported on the next read.
-    private var pendingEnd = false
-
-    /// Whether the peer has closed; checked after handling the lines of the last read.
-    public var isClosed: Bool { pendingEnd }
 
     /// Sends one command line (`inspect <event_id>`); the newline is added here.
     public func send(_ line: String) throws(Failure) {
