@@ -21,6 +21,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The operations console's terminal; only RelayConsole's terminal layer imports it.
+        .systemLibrary(
+            name: "CNcursesw",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"])]
+        ),
 
         // The domain: no I/O, no HTTP, no SQL.
         .target(name: "RelayCore", dependencies: ["COpenSSL"]),
@@ -38,9 +44,10 @@ let package = Package(
                 "RelayFeed", "RelaySandbox",
             ]
         ),
+        .target(name: "RelayConsole", dependencies: ["CNcursesw", "RelayCore"]),
         .executableTarget(
             name: "capi-relay",
-            dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine"]
+            dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine", "RelayConsole"]
         ),
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
@@ -58,5 +65,8 @@ let package = Package(
             name: "RelayServerTests",
             dependencies: ["RelayServer", "RelaySandbox", "RelayJournal", "RelayTestSupport"]
         ),
+        .testTarget(
+            name: "RelayConsoleTests", dependencies: ["RelayConsole", "RelayCore"],
+            exclude: ["Golden"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import RelayCommandLine
+import RelayConsole
 import RelayCore
 import RelaySandbox
 import RelayServer
@@ -15,6 +16,12 @@ enum CommandRunner {
             print(ExampleConfiguration.text)
             return ExitCode.success.rawValue
         case ["config", "check"]: return checkConfig(command)
+        case ["console"]:
+            return ConsoleCommand.run(
+                ConsoleOptions(
+                    socketPath: command.string("socket") ?? "capi-relay.sock",
+                    readOnly: command.flag("read-only"), themeName: command.string("theme"),
+                    themesDirectory: command.string("themes-dir"), logPath: command.string("log")))
         default:
             fail("no handler for '\(command.path.joined(separator: " "))'")
             return ExitCode.usage.rawValue

@@ -15,7 +15,7 @@ enum Commands {
             from environment variables or files named in the config, never from the \
             command line.
             """,
-        subcommands: [serve, sandbox, demo, config])
+        subcommands: [serve, sandbox, demo, config, console])
 
     static let serve = CommandDeclaration(
         "serve",
@@ -83,5 +83,26 @@ enum Commands {
                     .optional(
                         "file", valueName: "FILE", help: "The config; capi-relay.json if omitted.")
                 ]),
+        ])
+
+    static let console = CommandDeclaration(
+        "console",
+        abstract: "Watch a running relay: live flow, totals, failures; inspect and re-send.",
+        discussion: """
+            A full-screen dashboard on the relay's feed socket. It reconnects by itself \
+            when the relay restarts. Press ? for every key binding. NO_COLOR is respected; \
+            the console's own log goes to a file, never to the terminal.
+            """,
+        options: [
+            .string(
+                "socket", valueName: "PATH", default: "capi-relay.sock",
+                help: "The relay's feed socket."),
+            .flag("read-only", help: "Remove re-send, for watching without risk."),
+            .string(
+                "theme", valueName: "NAME",
+                help: "default, monochrome, high-contrast, colorblind, or a Themes/ file."),
+            .string(
+                "themes-dir", valueName: "DIR", help: "Read NAME.theme files from DIR."),
+            .string("log", valueName: "FILE", help: "The console's log file."),
         ])
 }

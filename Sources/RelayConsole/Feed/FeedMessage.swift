@@ -1,0 +1,126 @@
+import RelayCore
+
+/// One line of the relay's feed, decoded.
+///
+/// Decoding never fails a whole connection: a line that is not JSON or has an unknown `type`
+/// becomes `.unrecognized`, which the console logs and otherwise ignores, so that a newer relay
+/// can add message types without breaking older consoles.
+public enum FeedMessage: Sendable, Equatable {
+    case hello(FeedHello)
+    case snapshot(FeedStats, records: [FeedRecord])
+    case record(FeedRecord)
+    case stats(FeedStats)
+    case missed(count: Int64)
+    case reply(FeedReply)
+    case unrecognized(reason: String)
+
+    /// Decodes one line (without its newline).
+    public init(line: String) {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: line)
+        } catch {
+            self = .unrecognized(reason: "not JSON: \(error)")
+            return
+        }
+        switch value["type"]?.stringValue {
+        case "hello": self = .hello(FeedHello(value))
+        case "snapshot":
+            let records = value["records"]?.arrayValue?.map(FeedRecord.init) ?? []
+            self = .snapshot(FeedStats(value), records: records)
+        case "record": self = .record(FeedRecord(value))
+        case "stats": self = .stats(FeedStats(value))
+        case "missed": self = .missed(count: value["count"]?.integerValue ?? 0)
+        case "reply": self = .reply(FeedReply(value))
+        case let other?: self = .unrecognized(reason: "unknown type '\(other)'")
+        case nil: self = .unrecognized(reason: "no type member")
+        }
+    }
+}
+
+/// The relay's greeting: who it is and a summary of its config (never secrets).
+public struct FeedHello: Sendable, Equatable {
+    public var protocolVersion: Int64
+    public var version: String
+    public var node: String
+    public var datasets: [String]
+    public var hasCRM: Bool
+
+    public init(_ value: JSONValue) {
+        protocolVersion = value["protocol"]?.integerValue ?? 0
+        version = value["version"]?.stringValue ?? "?"
+        node = value["node"]?.stringValue ?? "?"
+        datasets = value["config"]?["datasets"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        hasCRM = value["config"]?["crm"]?.boolValue ?? false
+    }
+}
+
+/// Counters since the relay started and the health of each destination.
+public struct FeedStats: Sendable, Equatable {
+    /// Counter name (as on the wire, e.g. `dedupe_hits`) to value.
+    public var counters: [String: Int64]
+    public var destinations: [DestinationHealth]
+
+    public init(counters: [String: Int64] = [:], destinations: [DestinationHealth] = []) {
+        self.counters = counters
+        self.destinations = destinations
+    }
+
+    public init(_ value: JSONValue) {
+        var counters: [String: Int64] = [:]
+        for (name, number) in value["counters"]?.objectValue ?? [:] {
+            if let count = number.integerValue { counters[name] = count }
+        }
+        self.counters = counters
+        destinations = value["destinations"]?.arrayValue?.map(DestinationHealth.init) ?? []
+    }
+
+    public subscript(counter: String) -> Int64 { counters[counter] ?? 0 }
+}
+
+/// How one destination (a CAPI dataset or the CRM) is doing.
+public struct DestinationHealth: Sendable, Equatable {
+    public var name: String
+    public var kind: String
+    public var lastSuccessAt: String?
+    /// "400 code=100: message", already condensed for one line.
+    public var lastError: String?
+    public var lastErrorAt: String?
+    public var backlog: Int64
+    public var paused: Bool
+
+    public init(_ value: JSONValue) {
+        name = value["name"]?.stringValue ?? "?"
+        kind = value["kind"]?.stringValue ?? "?"
+        lastSuccessAt = value["last_success_at"]?.stringValue
+        backlog = value["backlog"]?.integerValue ?? 0
+        paused = value["paused"]?.boolValue ?? false
+        if let error = value["last_error"], error != .null {
+            var parts: [String] = []
+            if let status = error["status"]?.integerValue { parts.append("HTTP \(status)") }
+            if let code = error["code"]?.integerValue { parts.append("code \(code)") }
+            if let subcode = error["subcode"]?.integerValue { parts.append("subcode \(subcode)") }
+            let message = error["message"]?.stringValue ?? ""
+            lastError = parts.joined(separator: " ") + (message.isEmpty ? "" : ": \(message)")
+            lastErrorAt = error["at"]?.stringValue
+        }
+    }
+}
+
+/// The relay's answer to a command line the console sent.
+public struct FeedReply: Sendable, Equatable {
+    public var command: String
+    public var ok: Bool
+    public var result: JSONValue
+    /// `already_delivered`, `unknown_event`, `not_allowed`, `bad_command`, …
+    public var errorCode: String?
+    public var errorMessage: String?
+
+    public init(_ value: JSONValue) {
+        command = value["command"]?.stringValue ?? ""
+        ok = value["ok"]?.boolValue ?? false
+        result = value["result"] ?? .null
+        errorCode = value["error"]?["code"]?.stringValue
+        errorMessage = value["error"]?["message"]?.stringValue
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+@testable import RelayConsole
+
+/// Screens at a fixed 100×30 compared with golden files in `Golden/`. To accept a deliberate
+/// change, run with CAPI_RELAY_UPDATE_GOLDEN=1 and review the diff of the golden files.
+@Suite("Rendering: state to screen lines, no terminal")
+struct ConsoleRendererTests {
+    static let noon = 1_796_299_200.0
+
+    func render(_ state: ConsoleState, width: Int = 100, height: Int = 30) -> Screen {
+        ConsoleRenderer(width: width, height: height, now: Self.noon, theme: BuiltinThemes.standard)
+            .render(state)
+    }
+
+    func expectGolden(
+        _ screen: Screen, _ name: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Golden/\(name).txt")
+        if ProcessInfo.processInfo.environment["CAPI_RELAY_UPDATE_GOLDEN"] != nil {
+            try screen.text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOf: url, encoding: .utf8)
+        #expect(
+            screen.text == golden, "screen differs from Golden/\(name).txt",
+            sourceLocation: sourceLocation)
+    }
+
+    var busyState: ConsoleState {
+        var state = ConsoleState.fresh()
+        state.feed(
+            FeedFixtures.opening + [
+                FeedFixtures.dedupeHit, FeedFixtures.purchaseFailed, FeedFixtures.consentDropped,
+                FeedFixtures.stats(received: 3, sent: 1, failed: 1),
+            ], now: Self.noon - 1)
+        state.feed([FeedFixtures.stats(received: 5, sent: 2, failed: 1)], now: Self.noon)
+        return state
+    }
+
+    @Test func dashboardShowsTotalsRatesHealthFlowAndFailures() throws {
+        try expectGolden(render(busyState), "dashboard")
+    }
+
+    @Test func freshConsoleSaysWhatEachEmptyPaneIsWaitingFor() throws {
+        var state = ConsoleState.fresh()
+        state.socketPath = "/run/capi-relay/feed.sock"
+        let screen = render(state)
+        #expect(screen.text.contains("No failed deliveries yet."))
+        #expect(screen.text.contains("No records yet: not connected to the relay."))
+        try expectGolden(screen, "empty-connecting")
+    }
+
+    @Test func disconnectedHeaderCountsDownToTheRetry() {
+        var state = busyState
+        state.disconnected(reason: "the relay closed the feed", retryAt: Self.noon + 2)
+        let lines = render(state).lines
+        #expect(lines[0].contains("disconnected — retrying in 2 s"))
+        #expect(lines[28].contains("Feed unavailable: the relay closed the feed"))
+    }
+
+    @Test func outcomesCarryAWordAndGlyphNotOnlyAColour() {
+        let text = render(busyState).text
+        for word in ["✓ sent", "≡ dedupe hit", "✗ failed", "⊘ consent drop", "↓ received"] {
+            #expect(text.contains(word), "no '\(word)' on screen")
+        }
+    }
+
+    @Test func failedLinesUseTheFailedRole() {
+        let screen = render(busyState)
+        let row = screen.lines.firstIndex { $0.contains("✗ failed") }!
+        let column = Array(screen.lines[row]).firstIndex(of: "✗")!
+        #expect(screen.rows[row][column].role == .failed)
+    }
+
+    @Test func helpListsEveryBindingOfTheTable() throws {
+        var state = busyState
+        state.press(.help)
+        let screen = render(state)
+        for binding in state.bindings.bindings {
+            #expect(
+                screen.text.contains(binding.description), "help lacks '\(binding.description)'")
+        }
+        try expectGolden(screen, "help")
+    }
+
+    @Test func readOnlyHelpAndFooterHaveNoResend() {
+        var state = ConsoleState.fresh(readOnly: true)
+        state.feed(FeedFixtures.opening)
+        #expect(!render(state).lines[29].contains("re-send"))
+        state.press(.help)
+        let text = render(state).text
+        #expect(!text.contains("Re-send the selected event"))
+        #expect(text.contains("r disabled: --read-only"))
+    }
+
+    @Test func inspectShowsTheOutboundJSONPrettyPrinted() throws {
+        var state = busyState
+        state.press(.top)
+        state.press(.moveDown)
+        state.press(.inspect)
+        state.feed([FeedFixtures.inspectLead])
+        state.press(.nextTab, in: .inspect)
+        state.press(.nextTab, in: .inspect)
+        try expectGolden(render(state), "inspect-outbound")
+    }
+
+    @Test func resendConfirmationNamesTheEventAndWarnsItWasDelivered() {
+        var state = busyState
+        state.press(.top)
+        state.press(.moveDown)
+        state.press(.resend)
+        let line = render(state).lines[28]
+        #expect(line.contains("Re-send cr1.lead0001? It was ALREADY DELIVERED"))
+    }
+
+    @Test func tooSmallWindowSaysTheSizeItNeeds() throws {
+        let screen = render(busyState, width: 60, height: 15)
+        #expect(screen.text.contains("The window is 60×15;"))
+        #expect(screen.text.contains("needs at least 80×20."))
+    }
+
+    @Test func controlCharactersFromTheRelayNeverReachTheTerminal() {
+        var screen = Screen(width: 20, height: 1)
+        screen.put("a\u{1b}[2Jb", row: 0, column: 0, role: .text)
+        #expect(screen.lines[0] == "a?[2Jb")
+    }
+}
