@@ -66,7 +66,7 @@ let package = Package(
             dependencies: ["RelayServer", "RelaySandbox", "RelayJournal", "RelayTestSupport"]
         ),
         .testTarget(
-            name: "RelayConsoleTests", dependencies: ["RelayConsole", "RelayCore"],
+            name: "RelayConsoleTests", dependencies: ["RelayConsole", "RelayCore", "RelayTestSupport"],
             exclude: ["Golden"]),
     ]
 )

@@ -126,12 +126,28 @@ enum CommandRunner {
             isTerminal: isatty(STDOUT_FILENO) == 1)
         options.keepFiles = command.flag("keep-files")
 
+        // In a terminal the demo opens the console on its relay's feed; its log, and the
+        // relay's, then go to files, since nothing may write to the screen beside curses.
+        var logger = stderrLogger(level: .warning)
+        let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+        if interactive && !command.flag("no-console") {
+            let directory = FileManager.default.temporaryDirectory.path
+            let relayLog = "\(directory)/capi-relay-demo-\(getpid()).log"
+            logger = fileLogger(level: .info, path: relayLog)
+            options.viewer = { socket in
+                _ = ConsoleCommand.run(
+                    ConsoleOptions(
+                        socketPath: socket,
+                        logPath: "\(directory)/capi-relay-demo-console-\(getpid()).log"))
+            }
+        }
+
         do {
             // Written straight to the descriptor, so that a pipe sees each line as it happens.
             let write: @Sendable (String) -> Void = { line in
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
-            let totals = try Demo.run(options, logger: stderrLogger(level: .warning), print: write)
+            let totals = try Demo.run(options, logger: logger, print: write)
             write(Demo.report(totals))
             return totals.allAddUp ? ExitCode.success.rawValue : ExitCode.failure
         } catch {
@@ -181,6 +197,18 @@ enum CommandRunner {
 
     private static func logLevel(_ name: String) -> Logger.Level? {
         Logger.Level.allCases.first { $0.name == name }
+    }
+
+    /// A logger appending logfmt lines to a file, for when the terminal belongs to curses.
+    private static func fileLogger(level: Logger.Level, path: String) -> Logger {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = FileHandle(forWritingAtPath: path)
+        let lock = NSLock()
+        return Logger(level: level) { level, message, metadata in
+            let line = Logger.logfmt(
+                time: Date(), level: level, message: message, metadata: metadata)
+            lock.withLock { handle?.write(Data((line + "\n").utf8)) }
+        }
     }
 
     private static func stderrLogger(level: Logger.Level) -> Logger {

@@ -69,6 +69,9 @@ enum Commands {
                 "seed", valueName: "N", default: 1,
                 help: "Seed for the funnel; same seed, same funnel."),
             .flag("keep-files", help: "Keep the temporary journal and sandbox record."),
+            .flag(
+                "no-console",
+                help: "Show a line of totals instead of the console, even in a terminal."),
         ])
 
     static let config = CommandDeclaration(

@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestSupport
 
 /// A stand-in for the relay's feed socket: plays scripted lines to each console that connects,
 /// records the command lines it sends back and answers them through `respond`.
@@ -152,9 +153,4 @@ final class FakeFeedServer: @unchecked Sendable {
             offset += sent
         }
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -32,14 +32,19 @@ final class RelayStack: @unchecked Sendable {
     /// - Parameters:
     ///   - flushIntervalSeconds: the relay's delivery tick.
     ///   - feedClientQueue: lines that may wait for one feed client.
-    init(flushIntervalSeconds: Double = 0.1, feedClientQueue: Int = 10_000) throws {
+    ///   - sandboxAccessToken: the only token the sandbox accepts; another than the relay's
+    ///     makes every CAPI request fail with Graph code 190.
+    init(
+        flushIntervalSeconds: Double = 0.1, feedClientQueue: Int = 10_000,
+        sandboxAccessToken: String = RelayStack.accessToken
+    ) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relay-stack-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
         let sandboxEnvironment = [
             "CAPI_RELAY_APP_SECRET": MessengerFixture.appSecret,
-            "CAPI_RELAY_ACCESS_TOKEN": RelayStack.accessToken,
+            "CAPI_RELAY_ACCESS_TOKEN": sandboxAccessToken,
             "CAPI_RELAY_CRM_SECRET": RelayStack.crmSecret,
         ]
         let recordPath = directory.appendingPathComponent("sandbox.jsonl").path

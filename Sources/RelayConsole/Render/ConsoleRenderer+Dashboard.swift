@@ -251,6 +251,10 @@ extension ConsoleRenderer {
         case .queued?:
             return "\(idText) for \(value("destination"))"
         case .sent?:
+            // Only Meta answers with events_received and fbtrace_id; a CRM post has neither.
+            guard record.fields["fbtrace_id"]?.stringValue != nil else {
+                return "\(value("destination")) \(idText) HTTP \(value("status"))"
+            }
             return "\(value("destination")) \(idText) events_received \(value("events_received")) "
                 + "fbtrace_id \(value("fbtrace_id"))"
         case .attemptFailed?:

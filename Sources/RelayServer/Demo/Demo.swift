@@ -111,8 +111,10 @@ public enum Demo {
     public static func run(
         _ options: DemoOptions, logger: Logger, print: @escaping @Sendable (String) -> Void
     ) throws -> DemoTotals {
-        let stopSignals = installStopHandlers(print: print)
-        defer { stopSignals.cancel() }
+        // With a viewer, the console owns the terminal and its signals: quitting it stops the
+        // demo. Without one, SIGINT and SIGTERM stop the funnel here.
+        let stopSignals = options.viewer == nil ? installStopHandlers(print: print) : nil
+        defer { stopSignals?.cancel() }
 
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("capi-relay-demo-\(ProcessInfo.processInfo.processIdentifier)")
@@ -152,9 +154,10 @@ public enum Demo {
             "capi-relay demo: relay on 127.0.0.1:\(relay.port), sandbox (Graph API and CRM) on"
                 + " 127.0.0.1:\(sandbox.port)")
         print("journal \(configuration.journal)" + (options.keepFiles ? "" : " (deleted at exit)"))
+        let stopHint = options.viewer == nil ? "Ctrl-C" : "q in the console"
         print(
-            options.events.map { "playing \($0) funnel steps; Ctrl-C stops early" }
-                ?? "playing a Messenger funnel until Ctrl-C")
+            options.events.map { "playing \($0) funnel steps; \(stopHint) stops early" }
+                ?? "playing a Messenger funnel until \(stopHint)")
 
         // Play the funnel from several senders while a line of totals keeps the operator
         // informed.

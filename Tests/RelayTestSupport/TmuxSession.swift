@@ -2,27 +2,19 @@ import Foundation
 
 /// The real `capi-relay console` in a detached tmux session of a fixed size, on a tmux server
 /// of its own (`-L`), so that tests never touch the developer's tmux and can run side by side.
-final class TmuxSession {
-    let server = "crc-\(getpid())-\(UUID().uuidString.prefix(6))"
-    let logPath: String
+public final class TmuxSession {
+    public let server = "crc-\(getpid())-\(UUID().uuidString.prefix(6))"
+    public let logPath: String
 
-    /// The built `capi-relay` binary, beside the test bundle in the build directory.
-    static var binary: String {
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var directory = runner.deletingLastPathComponent()
-        while !FileManager.default.fileExists(
-            atPath: directory.appendingPathComponent("capi-relay").path),
-            directory.path != "/"
-        {
-            directory = directory.deletingLastPathComponent()
-        }
-        return directory.appendingPathComponent("capi-relay").path
-    }
+    /// The built `capi-relay` binary.
+    public static var binary: String { TestProcess.binary.path }
 
     /// Starts `capi-relay console ARGUMENTS` at width × height. When the console exits, the
     /// pane prints `exit=CODE` and the terminal's line settings from `stty -a`, so a test can
     /// see that the terminal was restored.
-    init(_ arguments: [String], width: Int = 100, height: Int = 30, environment: String = "") throws
+    public init(
+        _ arguments: [String], width: Int = 100, height: Int = 30, environment: String = ""
+    ) throws
     {
         logPath = NSTemporaryDirectory() + "\(server).log"
         let quoted = ([Self.binary, "console"] + arguments + ["--log", logPath])
@@ -34,27 +26,27 @@ final class TmuxSession {
         try tmux(["new-session", "-d", "-x", "\(width)", "-y", "\(height)", "-s", "main", script])
     }
 
-    deinit { try? tmux(["kill-server"]) }
+    deinit { _ = try? tmux(["kill-server"]) }
 
-    var screen: String { (try? tmux(["capture-pane", "-p", "-t", "main"])) ?? "" }
+    public var screen: String { (try? tmux(["capture-pane", "-p", "-t", "main"])) ?? "" }
 
     /// Presses keys as tmux names them ("Enter", "Tab", "q").
-    func press(_ keys: String...) throws {
+    public func press(_ keys: String...) throws {
         try tmux(["send-keys", "-t", "main"] + keys)
     }
 
-    func resize(width: Int, height: Int) throws {
+    public func resize(width: Int, height: Int) throws {
         try tmux(["resize-window", "-t", "main", "-x", "\(width)", "-y", "\(height)"])
     }
 
     /// Waits until the screen contains `text`, and returns the screen.
     @discardableResult
-    func waitFor(_ text: String, timeout: Double = 15) throws -> String {
+    public func waitFor(_ text: String, timeout: Double = 15) throws -> String {
         try waitUntil(timeout: timeout, "'\(text)'") { $0.contains(text) }
     }
 
     @discardableResult
-    func waitUntil(
+    public func waitUntil(
         timeout: Double = 15, _ what: String, _ predicate: (String) -> Bool
     ) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
@@ -70,7 +62,7 @@ final class TmuxSession {
     }
 
     /// The console's process id, from its log's first line.
-    func consolePID() throws -> pid_t {
+    public func consolePID() throws -> pid_t {
         let log = try String(contentsOfFile: logPath, encoding: .utf8)
         for field in log.split(whereSeparator: { $0 == " " || $0 == "\n" })
         where field.hasPrefix("pid=") {
