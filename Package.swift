@@ -22,9 +22,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         // The operations console's terminal; only RelayConsole's terminal layer imports it.
+        // No pkgConfig: ncursesw's .pc file adds -D flags SwiftPM refuses with a warning, and
+        // the module map already links ncursesw from the standard include and library paths.
         .systemLibrary(
             name: "CNcursesw",
-            pkgConfig: "ncursesw",
             providers: [.apt(["libncurses-dev"])]
         ),
 

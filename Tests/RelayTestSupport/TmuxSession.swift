@@ -12,13 +12,29 @@ public final class TmuxSession {
     /// Starts `capi-relay console ARGUMENTS` at width × height. When the console exits, the
     /// pane prints `exit=CODE` and the terminal's line settings from `stty -a`, so a test can
     /// see that the terminal was restored.
-    public init(
+    public convenience init(
         _ arguments: [String], width: Int = 100, height: Int = 30, environment: String = ""
-    ) throws
-    {
-        logPath = NSTemporaryDirectory() + "\(server).log"
-        let quoted = ([Self.binary, "console"] + arguments + ["--log", logPath])
-            .map { "'\($0)'" }.joined(separator: " ")
+    ) throws {
+        let logPath = NSTemporaryDirectory() + "capi-relay-console-\(UUID().uuidString).log"
+        try self.init(
+            command: ["console"] + arguments + ["--log", logPath], logPath: logPath,
+            width: width, height: height, environment: environment)
+    }
+
+    /// Starts `capi-relay ARGUMENTS` (any subcommand) at width × height.
+    public static func command(
+        _ arguments: [String], width: Int = 100, height: Int = 30
+    ) throws -> TmuxSession {
+        try TmuxSession(
+            command: arguments, logPath: NSTemporaryDirectory() + "unused-\(UUID().uuidString)",
+            width: width, height: height, environment: "")
+    }
+
+    private init(
+        command: [String], logPath: String, width: Int, height: Int, environment: String
+    ) throws {
+        self.logPath = logPath
+        let quoted = ([Self.binary] + command).map { "'\($0)'" }.joined(separator: " ")
         let script =
             "\(environment) \(quoted); echo \"exit=$?\"; "
             + "stty -a | tr -s '; ' '\\n\\n' | grep -xE -- '-?(icanon|echo|isig|icrnl)' "
