@@ -142,6 +142,8 @@ public enum RequeueResult: Sendable, Equatable {
     case requeued(conversionID: Int64)
     /// Delivered already; queue it again only when the operator confirms.
     case alreadyDelivered(conversionID: Int64)
+    /// Still waiting for (or in the middle of) delivery: nothing to re-send yet.
+    case alreadyQueued(conversionID: Int64)
     case unknownEvent
 }
 

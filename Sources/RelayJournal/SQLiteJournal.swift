@@ -499,6 +499,12 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                 let id = find.int(0)
                 let state = find.text(1) ?? ""
                 find.reset()
+                // A pending event may be in a batch on the wire right now; queuing it again
+                // would be overwritten when that batch is recorded, and say nothing true.
+                guard state != "pending" else {
+                    box.result = .alreadyQueued(conversionID: id)
+                    return
+                }
                 guard state != "sent" || confirm else {
                     box.result = .alreadyDelivered(conversionID: id)
                     return

@@ -230,15 +230,49 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
         // A reader statement left open after its first row would pin an old snapshot: the
         // dispatcher would then see events it had already sent as still pending.
         let temp = try TemporaryJournal()
-        _ = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
-        ]))
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+            ]))
         _ = try temp.journal.counters()
         let due = try temp.journal.due(for: .capi, nowMillis: .max, limit: 10)
         #expect(due.count == 1)
         try temp.journal.record(
             attempt: nil, changes: due.map { ($0.conversionID, .sent) }, destination: .capi)
         #expect(try temp.journal.due(for: .capi, nowMillis: .max, limit: 10).isEmpty)
+    }
+
+    @Test func requeueTellsPendingDeliveredAndUnknownEventsApart() throws {
+        let temp = try TemporaryJournal()
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
+            ]))
+        guard
+            case .alreadyQueued = try temp.journal.requeue(
+                eventID: "e1", confirm: true, nowMillis: 1)
+        else {
+            Issue.record("a pending event is not re-sent")
+            return
+        }
+        let due = try temp.journal.due(for: .capi, nowMillis: .max, limit: 10)
+        try temp.journal.record(
+            attempt: nil, changes: due.map { ($0.conversionID, .sent) }, destination: .capi)
+        guard
+            case .alreadyDelivered = try temp.journal.requeue(
+                eventID: "e1", confirm: false, nowMillis: 1)
+        else {
+            Issue.record("a delivered event needs confirm")
+            return
+        }
+        guard case .requeued = try temp.journal.requeue(eventID: "e1", confirm: true, nowMillis: 1)
+        else {
+            Issue.record("a confirmed re-send is queued")
+            return
+        }
+        #expect(try temp.journal.due(for: .capi, nowMillis: 1, limit: 10).count == 1)
+        #expect(
+            try temp.journal.requeue(eventID: "nope", confirm: true, nowMillis: 1) == .unknownEvent)
     }
 
     @Test func oneFailingAppendDoesNotPoisonTheOnesAfterIt() throws {

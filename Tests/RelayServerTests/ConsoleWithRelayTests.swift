@@ -46,7 +46,8 @@ import Testing
         #expect(
             try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
                 == 200)
-        #expect(try eventually { try stack.acceptedEvents().count == 1 })
+        // The sandbox records before it answers; wait until the relay has recorded it too.
+        #expect(try eventually { try stack.counters().capiSent == 1 })
 
         let console = try TmuxSession(["--socket", stack.feedPath])
         try console.waitFor("connected")
@@ -70,7 +71,8 @@ import Testing
         #expect(
             try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
                 == 200)
-        #expect(try eventually { try stack.acceptedEvents().count == 1 })
+        // The sandbox records before it answers; wait until the relay has recorded it too.
+        #expect(try eventually { try stack.counters().capiSent == 1 })
 
         let console = try TmuxSession(["--socket", stack.feedPath], height: 40)
         try console.waitFor("connected")

@@ -48,13 +48,31 @@ import Testing
         #expect(!live.map(\.serializedString).joined().contains("send me the guide"))
     }
 
+    @Test func countersStartWithTheRelayWhileTotalsKeepTheJournalsHistory() throws {
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        #expect(
+            try stack.postWebhook(try MessengerFixture.shifted("echo-read-delivery.json")).status
+                == 200)
+        stack.relay.kill(SIGTERM)
+        _ = try stack.relay.waitForExit()
+        try stack.startRelay()
+
+        let client = try FeedTestClient(path: stack.feedPath)
+        _ = try client.next()
+        let snapshot = try client.next()
+        #expect(snapshot["counters"]?["received"] == 0)
+        #expect(snapshot["totals"]?["received"] == 3)
+    }
+
     @Test func inspectReturnsExactlyWhatTheSandboxReceivedWithTextMasked() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
         #expect(
             try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
                 == 200)
-        #expect(try eventually { try stack.acceptedEvents().count == 1 })
+        // The sandbox records before it answers; wait until the relay has recorded it too.
+        #expect(try eventually { try stack.counters().capiSent == 1 })
 
         let client = try FeedTestClient(path: stack.feedPath)
         let reply = try client.command("inspect \(Self.leadEventID)")
@@ -87,7 +105,8 @@ import Testing
         #expect(
             try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
                 == 200)
-        #expect(try eventually { try stack.acceptedEvents().count == 1 })
+        // The sandbox records before it answers; wait until the relay has recorded it too.
+        #expect(try eventually { try stack.counters().capiSent == 1 })
 
         let client = try FeedTestClient(path: stack.feedPath)
         let refused = try client.command("resend \(Self.leadEventID)")

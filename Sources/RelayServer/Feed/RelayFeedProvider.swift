@@ -24,7 +24,11 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
         self.hub = hub
         self.operatorGroups = configuration.feed.operatorGroups
         self.onResend = onResend
+        self.baseline = (try? journal.counters()) ?? JournalCounters()
     }
+
+    /// The journal's totals when this relay started; feed counters count from here.
+    private let baseline: JournalCounters
 
     static let protocolVersion = 1
 
@@ -64,31 +68,42 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
     }
 
     private var statsBody: [String: JSONValue] {
-        let counters = (try? journal.counters()) ?? JournalCounters()
+        let totals = (try? journal.counters()) ?? JournalCounters()
         let backlog = (try? journal.backlog(for: .capi)) ?? [:]
         let crmBacklog = ((try? journal.backlog(for: .crm)) ?? [:]).values.reduce(0, +)
-        func count(_ value: Int) -> JSONValue { .integer(Int64(value)) }
         return [
-            "counters": .object([
-                "received": count(counters.received),
-                "conversions": count(counters.conversions),
-                "not_conversions": count(counters.notConversions),
-                "dedupe_hits": count(counters.dedupeHits),
-                "consent_drops": 0,
-                "sent": count(counters.capiSent),
-                "failed": count(counters.capiFailed),
-                "expired": count(counters.capiExpired),
-                "dead_letters": count(counters.capiFailed + counters.crmFailed),
-                "pending": count(counters.capiPending),
-                "crm_sent": count(counters.crmSent),
-                "crm_failed": count(counters.crmFailed),
-                "crm_pending": count(counters.crmPending),
-            ]),
+            "counters": Self.describe(totals, since: baseline),
+            "totals": Self.describe(totals, since: JournalCounters()),
             "destinations": .array(
                 health.snapshot(
                     datasets: Set(configuration.pages.map(\.dataset)).sorted(),
                     crm: configuration.crm != nil, backlog: backlog, crmBacklog: crmBacklog)),
         ]
+    }
+
+    /// Counters since `baseline` (the relay's start, or the journal's creation for `totals`).
+    /// Queue depths are levels, not counts, and are never subtracted.
+    private static func describe(_ now: JournalCounters, since start: JournalCounters) -> JSONValue
+    {
+        func count(_ keyPath: KeyPath<JournalCounters, Int>) -> JSONValue {
+            .integer(Int64(now[keyPath: keyPath] - start[keyPath: keyPath]))
+        }
+        let deadLetters = (now.capiFailed + now.crmFailed) - (start.capiFailed + start.crmFailed)
+        return .object([
+            "received": count(\.received),
+            "conversions": count(\.conversions),
+            "not_conversions": count(\.notConversions),
+            "dedupe_hits": count(\.dedupeHits),
+            "consent_drops": 0,
+            "sent": count(\.capiSent),
+            "failed": count(\.capiFailed),
+            "expired": count(\.capiExpired),
+            "dead_letters": .integer(Int64(deadLetters)),
+            "pending": .integer(Int64(now.capiPending)),
+            "crm_sent": count(\.crmSent),
+            "crm_failed": count(\.crmFailed),
+            "crm_pending": .integer(Int64(now.crmPending)),
+        ])
     }
 
     // MARK: Commands
@@ -181,6 +196,10 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
                 "resend", code: "already_delivered",
                 "event \(eventID) was delivered; add confirm to send it again (Meta does not"
                     + " dedupe business-messaging events, so it will count twice)")
+        case .alreadyQueued:
+            return Self.failure(
+                "resend", code: "already_queued",
+                "event \(eventID) is still queued for delivery; there is nothing to re-send yet")
         case .requeued:
             hub.publish(.resent, ["event_id": .string(eventID), "confirmed": .bool(confirm)])
             onResend()
