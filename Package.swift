@@ -45,7 +45,7 @@ let package = Package(
                 "RelayFeed", "RelaySandbox",
             ]
         ),
-        .target(name: "RelayConsole", dependencies: ["CNcursesw", "RelayCore"]),
+        .target(name: "RelayConsole", dependencies: ["CNcursesw", "RelayCore", "RelayFeed"]),
         .executableTarget(
             name: "capi-relay",
             dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine", "RelayConsole"]

@@ -4,9 +4,11 @@ import Foundation
 enum FeedFixtures {
     static let dataset = "880000000000001"
 
-    static let hello = #"""
-        {"type":"hello","protocol":1,"version":"0.1.0","node":"relay-1","config":{"listen":"127.0.0.1:8080","datasets":["880000000000001"],"pages":2,"rules":["guide-lead","purchase"],"crm":true,"graph_url":"http://127.0.0.1:9090","api_version":"v25.0"}}
-        """#
+    static let hello =
+        #"{"type":"hello","protocol":1,"version":"0.1.0","node":"relay-1","config":"#
+        + #"{"listen":"127.0.0.1:8080","datasets":["880000000000001"],"pages":2,"#
+        + #""rules":["guide-lead","purchase"],"crm":true,"graph_url":"http://127.0.0.1:9090","#
+        + #""api_version":"v25.0"}}"#
 
     static func snapshot(records: [String] = []) -> String {
         #"{"type":"snapshot","counters":"# + counters() + #","destinations":"# + destinations

@@ -206,8 +206,8 @@ final class ManualClock: @unchecked Sendable {
 
     @Test func graphErrorBodiesParse() {
         let body = Array(
-            #"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804003,"fbtrace_id":"Ab"}}"#
-                .utf8)
+            (#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"#
+                + #""error_subcode":2804003,"fbtrace_id":"Ab"}}"#).utf8)
         let error = GraphError.parse(body)
         #expect(error?.code == 100)
         #expect(error?.subcode == 2_804_003)

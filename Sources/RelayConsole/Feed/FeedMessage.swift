@@ -7,8 +7,8 @@ import RelayCore
 /// can add message types without breaking older consoles.
 public enum FeedMessage: Sendable, Equatable {
     case hello(FeedHello)
-    case snapshot(FeedStats, records: [FeedRecord])
-    case record(FeedRecord)
+    case snapshot(FeedStats, records: [ReceivedRecord])
+    case record(ReceivedRecord)
     case stats(FeedStats)
     case missed(count: Int64)
     case reply(FeedReply)
@@ -26,9 +26,9 @@ public enum FeedMessage: Sendable, Equatable {
         switch value["type"]?.stringValue {
         case "hello": self = .hello(FeedHello(value))
         case "snapshot":
-            let records = value["records"]?.arrayValue?.map(FeedRecord.init) ?? []
+            let records = value["records"]?.arrayValue?.map(ReceivedRecord.init) ?? []
             self = .snapshot(FeedStats(value), records: records)
-        case "record": self = .record(FeedRecord(value))
+        case "record": self = .record(ReceivedRecord(value))
         case "stats": self = .stats(FeedStats(value))
         case "missed": self = .missed(count: value["count"]?.integerValue ?? 0)
         case "reply": self = .reply(FeedReply(value))

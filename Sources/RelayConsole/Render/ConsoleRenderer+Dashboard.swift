@@ -199,7 +199,7 @@ extension ConsoleRenderer {
         }
     }
 
-    func drawRecordLine(_ record: FeedRecord, row: Int, on screen: inout Screen) {
+    func drawRecordLine(_ record: ReceivedRecord, row: Int, on screen: inout Screen) {
         let (word, role) = Self.stageWord(record)
         var column = screen.put(
             "  " + Self.padded(Self.timeOfDay(record.time), 13), row: row, column: 0, role: .dim)
@@ -210,7 +210,7 @@ extension ConsoleRenderer {
             Self.detail(of: record), row: row, column: column, role: role == .dim ? .dim : .text)
     }
 
-    static func stageWord(_ record: FeedRecord) -> (String, ThemeRole) {
+    static func stageWord(_ record: ReceivedRecord) -> (String, ThemeRole) {
         switch record.stage {
         case .received?: ("received", .text)
         case .mapped?: ("mapped", .text)
@@ -228,7 +228,7 @@ extension ConsoleRenderer {
     }
 
     /// The rest of a flow line: what this stage says about the event, most telling first.
-    static func detail(of record: FeedRecord) -> String {
+    static func detail(of record: ReceivedRecord) -> String {
         func value(_ key: String) -> String { record.text(key) ?? "?" }
         let ids = record.eventIDs
         let idText = ids.count > 1 ? "\(ids[0]) +\(ids.count - 1)" : (ids.first ?? "")
@@ -269,7 +269,7 @@ extension ConsoleRenderer {
     }
 
     /// "HTTP 400 code 100: message, retry 12:00:05" for an attempt_failed record.
-    static func failureSummary(_ record: FeedRecord) -> String {
+    static func failureSummary(_ record: ReceivedRecord) -> String {
         var parts: [String] = []
         if let status = record.text("status") { parts.append("HTTP \(status)") }
         if let code = record.text("code") { parts.append("code \(code)") }

@@ -3,7 +3,7 @@
 public enum Glyphs: Sendable {
     case unicode, ascii
 
-    func stage(_ stage: FeedRecord.Stage?) -> String {
+    func stage(_ stage: ReceivedRecord.Stage?) -> String {
         switch (self, stage) {
         case (.unicode, .received?): "↓"
         case (.unicode, .mapped?): "→"

@@ -75,17 +75,17 @@ extension ConsoleState {
     }
 
     /// Appends a record that was held while paused; its side effects were noted on arrival.
-    mutating func appendHeld(_ record: FeedRecord) {
+    mutating func appendHeld(_ record: ReceivedRecord) {
         appendEntry(.record(record))
     }
 
-    private mutating func append(_ record: FeedRecord) {
+    private mutating func append(_ record: ReceivedRecord) {
         noteSideEffects(of: record)
         appendEntry(.record(record))
     }
 
     /// What a record changes besides the flow: the failures list and the delivered set.
-    private mutating func noteSideEffects(of record: FeedRecord) {
+    private mutating func noteSideEffects(of record: ReceivedRecord) {
         if record.isFailure {
             failures.insert(record, at: 0)
             if failures.count > Self.failureCapacity { failures.removeLast() }

@@ -45,9 +45,9 @@ public struct ConsoleState: Sendable, Equatable {
     public var rates: [String: Double] = [:]
     public var flow: [FlowEntry] = []
     /// Records that arrived while the flow was paused, appended on resume.
-    public var held: [FeedRecord] = []
+    public var held: [ReceivedRecord] = []
     /// Newest first.
-    public var failures: [FeedRecord] = []
+    public var failures: [ReceivedRecord] = []
     public var missedTotal: Int64 = 0
     public var filter = FlowFilter.all
     /// The applied search; empty shows everything the filter admits.
@@ -113,7 +113,7 @@ public struct ConsoleState: Sendable, Equatable {
     }
 }
 
-extension FeedRecord {
+extension ReceivedRecord {
     /// Whether a search for `query` finds this record: any event id it names, the event it
     /// matched as a dedupe hit, or the page-scoped user id. Case-insensitive substring.
     func matches(_ query: String) -> Bool {

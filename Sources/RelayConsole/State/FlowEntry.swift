@@ -1,7 +1,7 @@
 /// One line of the live flow: a record, or a note that records were lost on the way.
 public struct FlowEntry: Sendable, Equatable {
     public enum Content: Sendable, Equatable {
-        case record(FeedRecord)
+        case record(ReceivedRecord)
         /// The relay dropped this many records for this console because it fell behind.
         case missed(Int64)
     }
@@ -10,7 +10,7 @@ public struct FlowEntry: Sendable, Equatable {
     public var id: Int
     public var content: Content
 
-    public var record: FeedRecord? {
+    public var record: ReceivedRecord? {
         if case .record(let record) = content { record } else { nil }
     }
 }

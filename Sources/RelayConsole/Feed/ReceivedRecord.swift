@@ -1,24 +1,13 @@
 import RelayCore
+import RelayFeed
 
-/// One pipeline record from the relay's feed: a stage an event or webhook went through.
+/// One pipeline record as the console received it from the relay's feed: a stage an event or webhook went through.
 ///
 /// The console keeps the whole JSON object (`fields`) so that a stage the relay adds later still
 /// shows up in the flow, and reads the few members it understands through the accessors below.
-public struct FeedRecord: Sendable, Hashable {
-    /// The stages of feed protocol version 1, spelled as on the wire.
-    public enum Stage: String, Sendable, CaseIterable {
-        case received
-        case mapped
-        case notConversion = "not_conversion"
-        case dedupeHit = "dedupe_hit"
-        case consentDropped = "consent_dropped"
-        case queued
-        case sent
-        case attemptFailed = "attempt_failed"
-        case expired
-        case deadLettered = "dead_lettered"
-        case resent
-    }
+public struct ReceivedRecord: Sendable, Hashable {
+    /// The stages of feed protocol version 1: the relay's own list, so the two cannot drift.
+    public typealias Stage = FeedStage
 
     /// The relay's sequence number; consecutive records differ by one.
     public var seq: Int64
