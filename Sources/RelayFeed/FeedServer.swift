@@ -23,6 +23,7 @@ public final class FeedServer: @unchecked Sendable {
     private let policy: FeedAccessPolicy
     private let logger: Logger
     private weak var provider: (any FeedProvider)?
+    private let socketGroup: String?
     private var listener: Int32 = -1
     private let lock = NSLock()
     /// Guarded by `lock`.
@@ -34,10 +35,13 @@ public final class FeedServer: @unchecked Sendable {
     /// Seconds between `stats` messages.
     static let statsInterval = 1.0
 
+    /// - Parameter socketGroup: when set, the socket file belongs to this group with mode
+    ///   0660, so that its members can reach the peer check at all; otherwise it is 0600.
     public init(
         path: String, hub: FeedHub, policy: FeedAccessPolicy, provider: any FeedProvider,
-        logger: Logger
+        logger: Logger, socketGroup: String? = nil
     ) {
+        self.socketGroup = socketGroup
         self.path = path
         self.hub = hub
         self.policy = policy
@@ -81,7 +85,17 @@ public final class FeedServer: @unchecked Sendable {
             close(descriptor)
             throw FeedError("cannot listen on feed socket \(path): \(reason)")
         }
-        chmod(path, 0o600)
+        if let socketGroup {
+            guard let group = getgrnam(socketGroup) else {
+                close(descriptor)
+                unlink(path)
+                throw FeedError("feed group '\(socketGroup)' does not exist on this machine")
+            }
+            chown(path, getuid(), group.pointee.gr_gid)
+            chmod(path, 0o660)
+        } else {
+            chmod(path, 0o600)
+        }
         listener = descriptor
 
         spawn("feed-accept") { [self] in acceptLoop() }
@@ -191,7 +205,9 @@ public final class FeedServer: @unchecked Sendable {
             // A command line longer than this is not a command; drop it rather than buffer.
             if pending.count > 64 * 1024 { pending.removeAll() }
         }
-        disconnect(client, subscription)
+        // End of input is not the end of the client: `echo cmd | socat` and `socat -u` close
+        // their sending side and still read. The writer ends the connection when a write
+        // fails, which the stats sent every second make sure happens soon after a client goes.
     }
 
     private func disconnect(_ client: Int32, _ subscription: FeedSubscription) {

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import RelayCore
 
 /// Settings for a SQLite journal.
@@ -42,6 +43,12 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         self.path = path
         self.configuration = configuration
         do {
+            // The journal holds raw webhook bodies, message text included: readable by the
+            // relay's user only. SQLite gives its -wal and -shm files the same mode.
+            if !FileManager.default.fileExists(atPath: path) {
+                let descriptor = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+                if descriptor >= 0 { Glibc.close(descriptor) }
+            }
             let writeConnection = try SQLiteDatabase(path: path)
             try writeConnection.execute(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")

@@ -104,7 +104,8 @@ public final class Relay: @unchecked Sendable {
             path: configuration.feedSocketPath, hub: feed,
             policy: FeedAccessPolicy(
                 allowedGroups: configuration.feed.allowedGroups + configuration.feed.operatorGroups),
-            provider: feedProvider, logger: logger)
+            provider: feedProvider, logger: logger,
+            socketGroup: (configuration.feed.operatorGroups + configuration.feed.allowedGroups).first)
     }
 
     /// Starts listening and delivering. Pending work from an earlier run is picked up at once.

@@ -119,6 +119,18 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
         }
     }
 
+    @Test func theJournalFileIsReadableByItsOwnerOnly() throws {
+        let temp = try TemporaryJournal()
+        _ = try temp.journal.appendAndWait(delivery([
+            InboundItem(signal: signal(.read, mid: nil), outcome: .notConversion(reason: "x"))
+        ]))
+        for suffix in ["", "-wal"] {
+            var status = stat()
+            #expect(stat(temp.journal.path + suffix, &status) == 0)
+            #expect(status.st_mode & 0o777 == 0o600, "journal\(suffix) holds message text")
+        }
+    }
+
     @Test func theWindowIsNeverBelow48Hours() {
         #expect(
             SQLiteJournalConfiguration(dedupeWindowSeconds: 60).dedupeWindowSeconds == 48 * 3600)

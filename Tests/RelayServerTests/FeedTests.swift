@@ -147,6 +147,56 @@ import Testing
         _ = try stalled.read { $0["stage"] == "mapped" && $0["event_name"] == "Schedule" }
     }
 
+    @Test func aCommandFromAClientThatClosedItsSendingSideIsStillAnswered() throws {
+        // What `echo "inspect …" | socat - UNIX-CONNECT:…` does.
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        #expect(try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status == 200)
+        #expect(try eventually { try stack.counters().capiSent == 1 })
+
+        for _ in 0..<10 {
+            let client = try FeedTestClient(path: stack.feedPath)
+            client.send("inspect \(Self.leadEventID)")
+            shutdown(client.descriptor, Int32(SHUT_WR))
+            let reply = try client.read { $0["type"] == "reply" }.last
+            #expect(reply?["ok"] == true)
+        }
+    }
+
+    @Test func membersOfAnAllowedGroupCanReachTheSocketAndRead() throws {
+        let stack = try RelayStack(feedAllowedGroups: ["nogroup"])
+        defer { stack.stop() }
+        var status = stat()
+        #expect(stat(stack.feedPath, &status) == 0)
+        #expect(status.st_mode & 0o777 == 0o660)
+        #expect(status.st_gid == getgrnam("nogroup").pointee.gr_gid)
+
+        // `nobody` is in nogroup; no chmod this time: the file's group lets it connect.
+        let line = try runAsNobody(readingFirstLineOf: stack.feedPath)
+        #expect(try JSONValue(parsing: line)["type"] == "hello")
+    }
+
+    /// Connects to the socket as `nobody` (uid and gid 65534) and returns the first line.
+    private func runAsNobody(readingFirstLineOf path: String) throws -> String {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = [
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+            """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+            print(s.makefile().readline().strip())
+            """,
+            path,
+        ]
+        let output = Pipe()
+        probe.standardOutput = output
+        try probe.run()
+        probe.waitUntilExit()
+        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     @Test func theSocketIsPrivateAndAPeerOfAnotherUserIsRefused() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
@@ -157,24 +207,8 @@ import Testing
         // Open the file to everyone, so that only the peer check stands in the way, then
         // connect as the unprivileged user `nobody`.
         chmod(stack.feedPath, 0o666)
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = [
-            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
-            """
-            import socket, sys
-            s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
-            print(s.makefile().readline().strip())
-            """,
-            stack.feedPath,
-        ]
-        let output = Pipe()
-        probe.standardOutput = output
-        try probe.run()
-        probe.waitUntilExit()
-        let line = String(
-            decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let message = try JSONValue(parsing: line.trimmingCharacters(in: .whitespacesAndNewlines))
+        let line = try runAsNobody(readingFirstLineOf: stack.feedPath)
+        let message = try JSONValue(parsing: line)
         #expect(message["error"]?["code"] == "not_allowed")
         #expect(message["error"]?["message"]?.stringValue?.contains("uid 65534") == true)
         #expect(stack.relay.stderr.contains("msg=\"feed client refused\" uid=65534"))

@@ -36,7 +36,7 @@ final class RelayStack: @unchecked Sendable {
     ///     makes every CAPI request fail with Graph code 190.
     init(
         flushIntervalSeconds: Double = 0.1, feedClientQueue: Int = 10_000,
-        sandboxAccessToken: String = RelayStack.accessToken
+        sandboxAccessToken: String = RelayStack.accessToken, feedAllowedGroups: [String] = []
     ) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relay-stack-\(UUID().uuidString)")
@@ -67,7 +67,10 @@ final class RelayStack: @unchecked Sendable {
                 "flush_interval_seconds": \(flushIntervalSeconds),
                 "timeout_seconds": 5
               },
-              "feed": { "client_queue": \(feedClientQueue) },
+              "feed": {
+                "client_queue": \(feedClientQueue),
+                "allowed_groups": [\(feedAllowedGroups.map { "\"\($0)\"" }.joined(separator: ", "))]
+              },
               "crm": {
                 "url": "http://127.0.0.1:\(sandboxPort)/crm",
                 "flush_interval_seconds": \(flushIntervalSeconds)
