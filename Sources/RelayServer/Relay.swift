@@ -96,7 +96,8 @@ public final class Relay: @unchecked Sendable {
         }
 
         feedProvider = RelayFeedProvider(
-            configuration: configuration, journal: journal, health: health, hub: feed
+            configuration: configuration, journal: journal, health: health, hub: feed,
+            logger: logger
         ) { [unowned self] in
             self.flush()
         }
@@ -105,7 +106,8 @@ public final class Relay: @unchecked Sendable {
             policy: FeedAccessPolicy(
                 allowedGroups: configuration.feed.allowedGroups + configuration.feed.operatorGroups),
             provider: feedProvider, logger: logger,
-            socketGroup: (configuration.feed.operatorGroups + configuration.feed.allowedGroups).first)
+            socketGroup: (configuration.feed.operatorGroups + configuration.feed.allowedGroups)
+                .first)
     }
 
     /// Starts listening and delivering. Pending work from an earlier run is picked up at once.
@@ -129,6 +131,9 @@ public final class Relay: @unchecked Sendable {
 
     /// The port the HTTP server is bound to.
     public var port: UInt16 { server.boundPort }
+
+    /// Events an operator queued again from the feed since the relay started.
+    public var resendCount: Int { feedProvider.resends.count }
 
     /// The feed's Unix socket path.
     public var feedPath: String { feedServer.path }

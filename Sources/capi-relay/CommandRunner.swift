@@ -129,16 +129,21 @@ enum CommandRunner {
         // In a terminal the demo opens the console on its relay's feed; its log, and the
         // relay's, then go to files, since nothing may write to the screen beside curses.
         var logger = stderrLogger(level: .warning)
+        var logFiles: [String] = []
         let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if interactive && !command.flag("no-console") {
             let directory = FileManager.default.temporaryDirectory.path
             let relayLog = "\(directory)/capi-relay-demo-\(getpid()).log"
+            let consoleLog = "\(directory)/capi-relay-demo-console-\(getpid()).log"
+            logFiles = [relayLog, consoleLog]
             logger = fileLogger(level: .info, path: relayLog)
             options.viewer = { socket in
-                _ = ConsoleCommand.run(
-                    ConsoleOptions(
-                        socketPath: socket,
-                        logPath: "\(directory)/capi-relay-demo-console-\(getpid()).log"))
+                _ = ConsoleCommand.run(ConsoleOptions(socketPath: socket, logPath: consoleLog))
+            }
+        }
+        defer {
+            if !options.keepFiles {
+                logFiles.forEach { try? FileManager.default.removeItem(atPath: $0) }
             }
         }
 
@@ -201,7 +206,8 @@ enum CommandRunner {
 
     /// A logger appending logfmt lines to a file, for when the terminal belongs to curses.
     private static func fileLogger(level: Logger.Level, path: String) -> Logger {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        FileManager.default.createFile(
+            atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         let handle = FileHandle(forWritingAtPath: path)
         let lock = NSLock()
         return Logger(level: level) { level, message, metadata in

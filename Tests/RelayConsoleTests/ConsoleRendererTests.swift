@@ -67,6 +67,22 @@ struct ConsoleRendererTests {
         }
     }
 
+    @Test func anAttemptThatWillBeRetriedSaysRetryingNotFailed() {
+        var state = ConsoleState.fresh()
+        let retrying = FeedFixtures.purchaseFailed.replacingOccurrences(
+            of: #""next_retry_at":null"#, with: #""next_retry_at":"2026-12-03T12:00:05.000Z""#)
+        state.feed(FeedFixtures.opening + [retrying], now: Self.noon)
+        let text = render(state).text
+        #expect(text.contains("retrying     capi cr1.buy00002"))
+        #expect(!text.contains("✗ failed     capi cr1.buy00002"))
+    }
+
+    @Test func textCutAtTheEdgeEndsInAnEllipsis() {
+        var screen = Screen(width: 10, height: 1)
+        screen.put("user 7310000000000001", row: 0, column: 0, role: .text)
+        #expect(screen.lines == ["user 7310…"])
+    }
+
     @Test func failedLinesUseTheFailedRole() {
         let screen = render(busyState)
         let row = screen.lines.firstIndex { $0.contains("✗ failed") }!

@@ -219,7 +219,10 @@ extension ConsoleRenderer {
         case .consentDropped?: ("consent drop", .consentDrop)
         case .queued?: ("queued", .text)
         case .sent?: ("sent", .ok)
-        case .attemptFailed?: ("failed", .failed)
+        // An attempt that will be tried again is not a failure yet; say which it is.
+        case .attemptFailed?:
+            record.fields["next_retry_at"]?.stringValue != nil
+                ? ("retrying", .warning) : ("failed", .failed)
         case .expired?: ("expired", .failed)
         case .deadLettered?: ("dead letter", .deadLetter)
         case .resent?: ("re-sent", .warning)

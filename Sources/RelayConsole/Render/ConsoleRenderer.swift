@@ -99,11 +99,12 @@ public struct ConsoleRenderer: Sendable {
                 " Search event_id or user id: \(text)_   (Enter applies, Esc cancels)", row: row,
                 column: 0, role: .warning)
         case .confirmResend(let eventID, let alreadyDelivered):
+            // The keys come first, so that a narrow window still shows how to answer.
             let question =
                 alreadyDelivered
-                ? " Re-send \(eventID)? It was ALREADY DELIVERED; Meta gets it again."
-                    + " y: re-send, other key: cancel"
-                : " Re-send \(eventID) to its destinations? y: re-send, any other key: cancel"
+                ? " y re-sends, any other key cancels: Re-send \(eventID)? It was ALREADY"
+                    + " DELIVERED; Meta counts it again."
+                : " y re-sends, any other key cancels: Re-send \(eventID) to its destinations?"
             screen.fill(row: row, role: .warning)
             screen.put(question, row: row, column: 0, role: .warning)
         default:

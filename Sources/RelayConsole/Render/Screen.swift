@@ -23,13 +23,19 @@ public struct Screen: Sendable, Equatable {
     /// Writes `text` at a row and column, clipped to the screen; returns the column after it.
     ///
     /// Control characters in relay data (a message in an error) are shown as `?` so that they
-    /// can never move the cursor or change the terminal's state.
+    /// can never move the cursor or change the terminal's state. Text cut at the right edge
+    /// ends in `…`, so that a clipped id or number never passes for a whole one.
     @discardableResult
     public mutating func put(_ text: String, row: Int, column: Int, role: ThemeRole) -> Int {
         guard rows.indices.contains(row) else { return column }
         var x = column
         for character in text {
-            guard x < width else { break }
+            guard x < width else {
+                if character != " " && width > 0 {
+                    rows[row][width - 1] = Cell(character: "…", role: role)
+                }
+                break
+            }
             if x >= 0 {
                 let safe = character.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
                 rows[row][x] = Cell(character: safe ? "?" : character, role: role)

@@ -44,6 +44,8 @@ public struct DemoTotals: Sendable, Equatable {
     public var refusedPosts: Int
     /// What the sandbox's record file shows arrived, counted independently of the journal.
     public var sandbox: SandboxTally
+    /// Events the operator re-sent from the console; each reaches the sandbox once more.
+    public var resends: Int = 0
 
     /// received = conversions + non-conversions.
     public var receivedAddsUp: Bool {
@@ -59,8 +61,9 @@ public struct DemoTotals: Sendable, Equatable {
 
     /// What the sandbox received matches what the journal says was sent, each event once.
     public var deliveriesMatch: Bool {
-        sandbox.events == journal.capiSent && sandbox.uniqueEvents == sandbox.events
-            && sandbox.crmPosts == journal.crmSent && sandbox.uniqueCRMPosts == sandbox.crmPosts
+        sandbox.uniqueEvents == journal.capiSent && sandbox.events == journal.capiSent + resends
+            && sandbox.uniqueCRMPosts == journal.crmSent
+            && sandbox.crmPosts <= journal.crmSent + resends
     }
 
     public var allAddUp: Bool { receivedAddsUp && conversionsAddUp && deliveriesMatch }
@@ -201,12 +204,14 @@ public enum Demo {
         }
         if options.isTerminal && options.viewer == nil { Demo.write("\n") }
 
+        let resends = relay.resendCount
         relay.stop()
         let journalCounters = try SQLiteJournal(path: configuration.journal).counters()
         return DemoTotals(
             journal: journalCounters, steps: player.steps, posts: player.posts,
             refusedPosts: player.refusedPosts,
-            sandbox: SandboxTally(recordFile: sandboxConfiguration.recordPath ?? ""))
+            sandbox: SandboxTally(recordFile: sandboxConfiguration.recordPath ?? ""),
+            resends: resends)
     }
 
     /// How long the demo waits for pending deliveries at the end, in seconds.
@@ -218,6 +223,10 @@ public enum Demo {
         let t = totals.sandbox
         func mark(_ ok: Bool) -> String { ok ? "adds up" : "DOES NOT ADD UP" }
         let pending = j.capiPending > 0 ? " + still pending \(j.capiPending)" : ""
+        let matched =
+            totals.resends == 0
+            ? "matches the journal, each once"
+            : "matches the journal: each once, plus \(totals.resends) re-sent by the operator"
         return """
             Totals
               funnel steps      \(totals.steps) messaging items, in \(totals.posts) webhook posts \
@@ -230,7 +239,7 @@ public enum Demo {
               CRM               \(j.crmSent) sent, \(j.crmFailed) failed, \(j.crmPending) pending
               sandbox           \(t.events) events accepted (\(t.uniqueEvents) distinct), \
             \(t.crmPosts) CRM posts (\(t.uniqueCRMPosts) distinct), \(t.rejectedRequests) rejected
-                                [\(totals.deliveriesMatch ? "matches the journal, each once" : "DOES NOT MATCH")]
+                                [\(totals.deliveriesMatch ? matched : "DOES NOT MATCH")]
             """
     }
 

@@ -13,11 +13,17 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
     private let hub: FeedHub
     private let operatorGroups: [String]
     private let onResend: @Sendable () -> Void
+    private let logger: Logger
+    /// Events queued again from the feed since the relay started.
+    let resends = ResendCounter()
+    /// When this relay started, so that a client can tell a restart (seq starts at 1 again).
+    private let startedAtMillis = Int64(Date().timeIntervalSince1970 * 1000)
 
     init(
         configuration: RelayConfiguration, journal: any Journal, health: DestinationHealth,
-        hub: FeedHub, onResend: @escaping @Sendable () -> Void
+        hub: FeedHub, logger: Logger, onResend: @escaping @Sendable () -> Void
     ) {
+        self.logger = logger
         self.configuration = configuration
         self.journal = journal
         self.health = health
@@ -38,6 +44,7 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
             "protocol": .integer(Int64(Self.protocolVersion)),
             "version": .string(RelayVersion.current),
             "node": .string(ProcessInfo.processInfo.hostName),
+            "started_at": .string(FeedTime.text(startedAtMillis)),
             "config": configSummary,
         ])
         var snapshot = statsBody
@@ -110,17 +117,23 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
 
     func reply(to command: String, from peer: FeedAccessPolicy.Peer?) -> JSONValue {
         let words = command.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        switch words.first {
+        let name = words.first?.lowercased()
+        switch name {
         case "inspect" where words.count == 2:
             return inspect(words[1])
-        case "resend" where words.count == 2 || (words.count == 3 && words[2] == "confirm"):
+        case "inspect":
+            return Self.failure("inspect", code: "bad_command", "usage: inspect <event_id>")
+        case "resend"
+        where words.count == 2 || (words.count == 3 && words[2].lowercased() == "confirm"):
             guard mayResend(peer) else {
                 return Self.failure(
                     "resend", code: "not_allowed",
                     "this peer may read the feed but not re-send; the relay's user, root and the"
                         + " feed.operator_groups may")
             }
-            return resend(words[1], confirm: words.count == 3)
+            return resend(words[1], confirm: words.count == 3, peer: peer)
+        case "resend":
+            return Self.failure("resend", code: "bad_command", "usage: resend <event_id> [confirm]")
         default:
             return Self.failure(
                 words.first ?? "", code: "bad_command",
@@ -179,7 +192,9 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
         return .object(["type": "reply", "command": "inspect", "ok": true, "result": result])
     }
 
-    private func resend(_ eventID: String, confirm: Bool) -> JSONValue {
+    private func resend(
+        _ eventID: String, confirm: Bool, peer: FeedAccessPolicy.Peer?
+    ) -> JSONValue {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let result: RequeueResult
         do {
@@ -202,6 +217,13 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
                 "event \(eventID) is still queued for delivery; there is nothing to re-send yet")
         case .requeued:
             hub.publish(.resent, ["event_id": .string(eventID), "confirmed": .bool(confirm)])
+            resends.add()
+            logger.notice(
+                "event re-sent by operator",
+                [
+                    ("event_id", eventID), ("confirmed", "\(confirm)"),
+                    ("peer_uid", peer.map { "\($0.uid)" } ?? "unknown"),
+                ])
             onResend()
             return .object([
                 "type": "reply", "command": "resend", "ok": true,
@@ -251,4 +273,14 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
             "response": .string(attempt.response),
         ])
     }
+}
+
+/// Counts operator re-sends; thread-safe.
+final class ResendCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var value = 0
+
+    func add() { lock.withLock { value += 1 } }
+    var count: Int { lock.withLock { value } }
 }
