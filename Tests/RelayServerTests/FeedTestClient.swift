@@ -1,7 +1,7 @@
 import Foundation
-import RelayTestSupport
 import Glibc
 import RelayCore
+import RelayTestSupport
 
 /// A feed client over the relay's Unix socket, reading JSON lines as a console or `socat`
 /// would.
@@ -52,6 +52,7 @@ final class FeedTestClient {
             }
             var chunk = [UInt8](repeating: 0, count: 65_536)
             let count = recv(descriptor, &chunk, chunk.count, 0)
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw TestFailure("feed closed or timed out") }
             pending += chunk[0..<count]
         }

@@ -23,10 +23,7 @@ import Testing
         let snapshot = try client.next()
         #expect(snapshot["type"] == "snapshot")
         let history = snapshot["records"]?.arrayValue ?? []
-        #expect(
-            history.map { $0["stage"]?.stringValue } == [
-                "received", "not_conversion", "not_conversion", "not_conversion",
-            ])
+        #expect(history.first?["stage"] == "received")
         #expect(snapshot["counters"]?["received"] == 3)
 
         #expect(
@@ -34,12 +31,20 @@ import Testing
                 == 200)
         let live = try client.read { $0["stage"] == "sent" && $0["destination"] == "capi" }
             .filter { $0["type"] == "record" }
-        let sequence = (history + live).compactMap { $0["seq"]?.integerValue }
+        let all = history + live
+        let sequence = all.compactMap { $0["seq"]?.integerValue }
         #expect(
             sequence == Array(1...Int64(sequence.count)), "records arrive in order, none missing")
+        // The first delivery's records may still have been publishing when the snapshot was
+        // taken (a webhook is acknowledged first); together they are complete and in order.
         // The CRM may finish first; CAPI's records come in pipeline order.
-        let capi = live.filter { $0["destination"] != "crm" }
-        #expect(capi.map { $0["stage"]?.stringValue } == ["received", "mapped", "queued", "sent"])
+        let pipeline = all.filter { $0["destination"] != "crm" }
+        #expect(
+            pipeline.map { $0["stage"]?.stringValue } == [
+                "received", "not_conversion", "not_conversion", "not_conversion",
+                "received", "mapped", "queued", "sent",
+            ])
+        let capi = Array(pipeline.suffix(4))
         #expect(capi[1]["event_id"] == .string(Self.leadEventID))
         #expect(capi[1]["rule"] == "guide-lead")
         #expect(capi[3]["events_received"] == 1)
@@ -151,7 +156,9 @@ import Testing
         // What `echo "inspect …" | socat - UNIX-CONNECT:…` does.
         let stack = try RelayStack()
         defer { stack.stop() }
-        #expect(try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status == 200)
+        #expect(
+            try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
+                == 200)
         #expect(try eventually { try stack.counters().capiSent == 1 })
 
         for _ in 0..<10 {

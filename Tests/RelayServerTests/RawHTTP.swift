@@ -38,6 +38,8 @@ enum RawHTTP {
             let sent = request[offset...].withUnsafeBytes {
                 send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
+            // A child process of the test ending (SIGCHLD) interrupts the call: try again.
+            if sent < 0 && errno == EINTR { continue }
             if sent <= 0 { break }  // the server may close early, e.g. after a 413
             offset += sent
         }
@@ -46,6 +48,7 @@ enum RawHTTP {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = recv(fd, &buffer, buffer.count, 0)
+            if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             received.append(contentsOf: buffer[0..<count])
             if let response = parse(received) { return response }

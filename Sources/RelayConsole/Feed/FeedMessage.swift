@@ -101,7 +101,8 @@ public struct DestinationHealth: Sendable, Equatable {
             if let code = error["code"]?.integerValue { parts.append("code \(code)") }
             if let subcode = error["subcode"]?.integerValue { parts.append("subcode \(subcode)") }
             let message = error["message"]?.stringValue ?? ""
-            lastError = parts.joined(separator: " ") + (message.isEmpty ? "" : ": \(message)")
+            let codes = parts.joined(separator: " ")
+            lastError = [codes, message].filter { !$0.isEmpty }.joined(separator: ": ")
             lastErrorAt = error["at"]?.stringValue
         }
     }

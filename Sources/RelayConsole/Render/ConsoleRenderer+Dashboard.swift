@@ -91,23 +91,28 @@ extension ConsoleRenderer {
                 let text = "   … and \(destinations.count - shown + 1) more destinations"
                 screen.put(text, row: row, column: 0, role: .dim)
             } else {
-                drawDestination(destination, row: row, on: &screen)
+                drawDestination(
+                    destination, stale: state.connection != .connected, row: row, on: &screen)
             }
             row += 1
         }
     }
 
+    /// - Parameter stale: the feed is down, so this is the last word heard, not the present.
     private func drawDestination(
-        _ destination: DestinationHealth, row: Int, on screen: inout Screen
+        _ destination: DestinationHealth, stale: Bool, row: Int, on screen: inout Screen
     ) {
         // A last error newer than the last success means the destination is failing now;
         // ISO-8601 stamps in one format compare correctly as text.
         let failing =
             destination.lastErrorAt.map { $0 > (destination.lastSuccessAt ?? "") } ?? false
         let (status, role): (String, ThemeRole) =
-            destination.paused
-            ? ("\(glyphs.paused) paused", .warning)
-            : failing ? ("\(glyphs.failing) failing", .failed) : ("\(glyphs.healthy) healthy", .ok)
+            stale
+            ? ("? unknown", .dim)
+            : destination.paused
+                ? ("\(glyphs.paused) paused", .warning)
+                : failing
+                    ? ("\(glyphs.failing) failing", .failed) : ("\(glyphs.healthy) healthy", .ok)
         var column = screen.put(
             "   " + Self.padded(destination.name, 24), row: row, column: 0, role: .text)
         column = screen.put(Self.padded(status, 11), row: row, column: column, role: role)
@@ -237,7 +242,9 @@ extension ConsoleRenderer {
         let idText = ids.count > 1 ? "\(ids[0]) +\(ids.count - 1)" : (ids.first ?? "")
         switch record.stage {
         case .received?:
-            return "\(value("source")) delivery \(value("delivery_id")), \(value("items")) items"
+            let items = record.fields["items"]?.integerValue ?? 0
+            return "\(value("source")) delivery \(value("delivery_id")), \(items) "
+                + (items == 1 ? "item" : "items")
         case .mapped?:
             return
                 "\(value("event_name")) \(idText) rule \(value("rule")) page \(value("page_id")) "
