@@ -170,8 +170,15 @@ public final class FeedServer: @unchecked Sendable {
             return
         }
         logger.info("feed client connected", [("uid", "\(peer?.uid ?? 0)")])
-        spawn("feed-writer") { [self] in writeLoop(client, subscription) }
-        spawn("feed-reader") { [self] in readLoop(client, subscription, peer: peer) }
+        let descriptor = ClientDescriptor(client)
+        spawn("feed-writer") { [self] in
+            writeLoop(client, subscription)
+            descriptor.release()
+        }
+        spawn("feed-reader") { [self] in
+            readLoop(client, subscription, peer: peer)
+            descriptor.release()
+        }
     }
 
     private func writeLoop(_ client: Int32, _ subscription: FeedSubscription) {
@@ -214,8 +221,9 @@ public final class FeedServer: @unchecked Sendable {
         let wasConnected = lock.withLock { clients.removeValue(forKey: client) != nil }
         guard wasConnected else { return }
         hub.unsubscribe(subscription)
+        // Shut down, but leave the close to the last of the two threads that use the
+        // descriptor (`ClientDescriptor`), so that its number cannot be reused under the other.
         shutdown(client, Int32(SHUT_RDWR))
-        close(client)
         logger.info("feed client disconnected", [("missed", "\(subscription.missedRecords)")])
     }
 
@@ -273,4 +281,27 @@ public final class FeedServer: @unchecked Sendable {
 public struct FeedError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// A client socket shared by its reader and writer threads; closed when both are done with it.
+///
+/// Closing as soon as one side finishes would let the kernel hand the same number to the next
+/// accepted client while the other thread may still read from it.
+private final class ClientDescriptor: @unchecked Sendable {
+    private let descriptor: Int32
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var users = 2
+
+    init(_ descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    func release() {
+        let last = lock.withLock { () -> Bool in
+            users -= 1
+            return users == 0
+        }
+        if last { close(descriptor) }
+    }
 }
