@@ -27,6 +27,25 @@ struct SandboxHandlerTests {
         String(decoding: response.body, as: UTF8.self)
     }
 
+    @Test func aRejectedEventWithAnEmailInClearDoesNotLeaveItInTheRecord() {
+        var event = CAPIFixtures.messengerPurchase()
+        if case .object(var members) = event, case .object(var userData)? = members["user_data"] {
+            userData["em"] = "jane.doe@example.com"
+            userData["ph"] = .array([.string(Crypto.sha256Hex("16505551212")), "6505551212"])
+            members["user_data"] = .object(userData)
+            event = .object(members)
+        }
+        let result = exchange(
+            "POST", "/v25.0/\(CAPIFixtures.dataset)/events",
+            query: ["access_token": CAPIFixtures.token], body: CAPIFixtures.body([event]))
+        #expect(result.response.status == 400)
+        let recorded = result.record?.jsonObject.serializedString ?? ""
+        #expect(!recorded.contains("jane.doe@example.com"))
+        #expect(!recorded.contains("6505551212\""))
+        #expect(recorded.contains(Crypto.sha256Hex("16505551212")), "valid hashes are kept")
+        #expect(recorded.contains("[removed: not a SHA-256]"))
+    }
+
     @Test func acceptedBatchAnswersGraphsExactSuccessBody() {
         let result = exchange(
             "POST", "/v25.0/\(CAPIFixtures.dataset)/events",

@@ -109,8 +109,10 @@ private struct Answer {
         let record = SandboxRecord(
             time: time, kind: .capi, method: request.method, path: request.path,
             dataset: dataset, apiVersion: version, status: error.httpStatus, verdict: .rejected,
-            error: error.object, events: batch?.events, testEventCode: batch?.testEventCode,
-            partnerAgent: batch?.partnerAgent, fbtraceID: fbtraceID
+            error: error.object,
+            events: batch?.events.map { SandboxHandler.withoutUnhashedValues($0) },
+            testEventCode: batch?.testEventCode, partnerAgent: batch?.partnerAgent,
+            fbtraceID: fbtraceID
         )
         return SandboxExchange(
             response: GraphResponse.error(error, fbtraceID: fbtraceID), record: record
@@ -145,5 +147,29 @@ private struct Answer {
             405, "method \(request.method) not allowed on \(request.path); use \(allow)")
         response.headers.add(name: "Allow", value: allow)
         return response
+    }
+}
+
+extension SandboxHandler {
+    /// A rejected event with every hashed user_data value that is not a SHA-256 replaced: a
+    /// request refused for sending an email in clear must not leave that email in the record.
+    static func withoutUnhashedValues(_ event: JSONValue) -> JSONValue {
+        guard case .object(var members) = event, case .object(var userData)? = members["user_data"]
+        else { return event }
+        func clean(_ value: JSONValue) -> JSONValue {
+            switch value {
+            case .string(let text) where Crypto.looksLikeSHA256(text, lowercaseOnly: true):
+                return value
+            case .array(let elements):
+                return .array(elements.map(clean))
+            default:
+                return "[removed: not a SHA-256]"
+            }
+        }
+        for key in CAPIRequestValidator.hashedUserDataKeys {
+            if let value = userData[key] { userData[key] = clean(value) }
+        }
+        members["user_data"] = .object(userData)
+        return .object(members)
     }
 }
