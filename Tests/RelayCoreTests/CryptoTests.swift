@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RelayCore
 
 @Suite struct CryptoTests {
