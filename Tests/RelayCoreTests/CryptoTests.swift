@@ -1,5 +1,4 @@
 import Testing
-
 @testable import RelayCore
 
 @Suite struct CryptoTests {
