@@ -51,7 +51,7 @@ let package = Package(
             dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine", "RelayConsole"]
         ),
 
-        .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"]),
+        .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"], exclude: ["Vectors"]),
         .testTarget(name: "RelayHTTPTests", dependencies: ["RelayHTTP"]),
         .testTarget(
             name: "RelayIngestTests", dependencies: ["RelayIngest"], exclude: ["Fixtures"]),
