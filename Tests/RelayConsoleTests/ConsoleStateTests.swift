@@ -49,13 +49,13 @@ struct ConsoleStateTests {
         state.feed(FeedFixtures.opening + [FeedFixtures.purchaseFailed])
         state.press(.search)
         state.type("buy0")
-        state.handle(.enter, now: 0)
+        _ = state.handle(.enter, now: 0)
         #expect(state.visibleFlow.compactMap(\.record?.seq) == [5])
 
         state.press(.search)
-        for _ in 0..<4 { state.handle(.backspace, now: 0) }
+        for _ in 0..<4 { _ = state.handle(.backspace, now: 0) }
         state.type("73100000")
-        state.handle(.enter, now: 0)
+        _ = state.handle(.enter, now: 0)
         #expect(state.visibleFlow.compactMap(\.record?.seq) == [2])
 
         state.press(.clearSearch)
