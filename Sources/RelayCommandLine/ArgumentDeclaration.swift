@@ -11,17 +11,33 @@ public struct ArgumentDeclaration: Equatable, Sendable {
 
     public let isRequired: Bool
 
+    /// Whether it takes every remaining word (`VALUE...`); only the last argument may.
+    public let isVariadic: Bool
+
     /// One sentence for help.
     public let help: String
 
-    init(name: String, valueName: String?, isRequired: Bool, help: String) {
+    init(
+        name: String, valueName: String?, isRequired: Bool, isVariadic: Bool = false,
+        help: String
+    ) {
         precondition(
             !name.isEmpty && !name.hasPrefix("-") && !name.contains(" "),
             "argument name '\(name)' must be a bare word such as 'file'")
         self.name = name
         self.valueName = valueName ?? name.uppercased()
         self.isRequired = isRequired
+        self.isVariadic = isVariadic
         self.help = help
+    }
+
+    /// One or more values, every remaining word: `VALUE...`. Read them with
+    /// `ParsedCommand.positionals(_:)`.
+    public static func variadic(
+        _ name: String, valueName: String? = nil, help: String
+    ) -> ArgumentDeclaration {
+        ArgumentDeclaration(
+            name: name, valueName: valueName, isRequired: true, isVariadic: true, help: help)
     }
 
     /// An argument the command cannot run without.

@@ -85,6 +85,10 @@ public struct CommandDeclaration: Equatable, Sendable {
         let names = arguments.map(\.name)
         precondition(
             Set(names).count == names.count, "command '\(command)' declares an argument twice")
+        // Words after a variadic argument would all be taken by it.
+        precondition(
+            arguments.dropLast().allSatisfy { !$0.isVariadic },
+            "command '\(command)' has a variadic argument that is not its last")
 
         // With an optional argument before a required one, a single word could fill either.
         if let firstOptional = arguments.firstIndex(where: { !$0.isRequired }) {

@@ -147,28 +147,36 @@ public struct CommandLineParser: Sendable {
         switch matchPositionals(positionalWords, context) {
         case .failure(let error):
             return .failure(error)
-        case .success(let positionals):
-            return .run(ParsedCommand(
-                path: context.dropFirst().map(\.name), declaration: command, values: values,
-                flags: flags, positionals: positionals))
+        case .success(let (positionals, variadic)):
+            return .run(
+                ParsedCommand(
+                    path: context.dropFirst().map(\.name), declaration: command, values: values,
+                    flags: flags, positionals: positionals, variadicPositionals: variadic))
         }
     }
 
     /// Assigns positional words to the declared arguments in order.
     private func matchPositionals(
         _ words: [String], _ context: [CommandDeclaration]
-    ) -> Result<[String: String], CommandLineError> {
+    ) -> Result<([String: String], [String: [String]]), CommandLineError> {
         let command = context[context.count - 1]
         let declared = command.arguments
 
+        // A variadic last argument takes every remaining word.
+        if let last = declared.last, last.isVariadic, words.count >= declared.count {
+            let fixed = Dictionary(
+                uniqueKeysWithValues: zip(declared.dropLast().map(\.name), words))
+            return .success((fixed, [last.name: Array(words.dropFirst(declared.count - 1))]))
+        }
         if words.count > declared.count {
             let extra = words[declared.count]
             let fullName = context.map(\.name).joined(separator: " ")
-            let limit = switch declared.count {
-            case 0: "takes no arguments"
-            case 1: "takes at most 1 argument"
-            default: "takes at most \(declared.count) arguments"
-            }
+            let limit =
+                switch declared.count {
+                case 0: "takes no arguments"
+                case 1: "takes at most 1 argument"
+                default: "takes at most \(declared.count) arguments"
+                }
             let message = "Unexpected argument '\(extra)': '\(fullName)' \(limit)."
             return .failure(error(.unexpectedArgument, message, context))
         }
@@ -176,7 +184,7 @@ public struct CommandLineParser: Sendable {
             let message = "Missing argument '\(missing.valueName)'."
             return .failure(error(.missingArgument, message, context))
         }
-        return .success(Dictionary(uniqueKeysWithValues: zip(declared.map(\.name), words)))
+        return .success((Dictionary(uniqueKeysWithValues: zip(declared.map(\.name), words)), [:]))
     }
 
     /// `help [command path]`: the help of the named command.
@@ -281,7 +289,8 @@ public struct CommandLineParser: Sendable {
         if let guess = Suggestion.closest(to: word, among: names) {
             message = "Unknown command '\(word)'. Did you mean '\(guess)'?"
         } else {
-            message = "Unknown command '\(word)'. Available commands: "
+            message =
+                "Unknown command '\(word)'. Available commands: "
                 + names.joined(separator: ", ") + "."
         }
         return failure(.unknownCommand, message, context)
@@ -289,7 +298,8 @@ public struct CommandLineParser: Sendable {
 
     private func missingCommand(_ context: [CommandDeclaration]) -> ParseOutcome {
         let fullName = context.map(\.name).joined(separator: " ")
-        let message = "Missing command for '\(fullName)'. Available commands: "
+        let message =
+            "Missing command for '\(fullName)'. Available commands: "
             + commandNames(context).joined(separator: ", ") + "."
         return failure(.missingCommand, message, context)
     }

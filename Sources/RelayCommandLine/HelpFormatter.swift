@@ -55,7 +55,8 @@ struct HelpFormatter: Sendable {
             tokens.append("[--\(option.name)\(value)\(repeats)]")
         }
         for argument in command.arguments {
-            tokens.append(argument.isRequired ? argument.valueName : "[\(argument.valueName)]")
+            let name = argument.isVariadic ? argument.valueName + "..." : argument.valueName
+            tokens.append(argument.isRequired ? name : "[\(name)]")
         }
 
         // Under the name reads best, but not at the cost of squeezing the options into a sliver.

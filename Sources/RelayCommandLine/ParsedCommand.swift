@@ -15,16 +15,20 @@ public struct ParsedCommand: Equatable, Sendable {
     let values: [String: [OptionValue]]
     let flags: Set<String>
     let positionals: [String: String]
+    /// The words of a variadic last argument, keyed by its name.
+    let variadicPositionals: [String: [String]]
 
     init(
         path: [String], declaration: CommandDeclaration, values: [String: [OptionValue]],
-        flags: Set<String>, positionals: [String: String]
+        flags: Set<String>, positionals: [String: String],
+        variadicPositionals: [String: [String]] = [:]
     ) {
         self.path = path
         self.declaration = declaration
         self.values = values
         self.flags = flags
         self.positionals = positionals
+        self.variadicPositionals = variadicPositionals
     }
 
     /// The value of a string option, its default if not given, or `nil`.
@@ -83,6 +87,14 @@ public struct ParsedCommand: Equatable, Sendable {
     }
 
     /// The positional argument called `name`, or `nil` if it is optional and was left out.
+    /// Every word of a variadic argument, in order; empty when none was given.
+    public func positionals(_ name: String) -> [String] {
+        precondition(
+            declaration.arguments.contains { $0.name == name && $0.isVariadic },
+            "command '\(declaration.name)' declares no variadic argument '\(name)'")
+        return variadicPositionals[name] ?? []
+    }
+
     public func positional(_ name: String) -> String? {
         precondition(
             declaration.arguments.contains { $0.name == name },

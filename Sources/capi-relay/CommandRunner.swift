@@ -16,6 +16,7 @@ enum CommandRunner {
             print(ExampleConfiguration.text)
             return ExitCode.success.rawValue
         case ["config", "check"]: return checkConfig(command)
+        case ["hash"]: return hash(command)
         case ["console"]:
             return ConsoleCommand.run(
                 ConsoleOptions(
@@ -161,6 +162,37 @@ enum CommandRunner {
         }
     }
 
+    // MARK: hash
+
+    private static func hash(_ command: ParsedCommand) -> Int32 {
+        let fields = CustomerField.allCases.map(\.rawValue)
+        guard let name = command.string("field") else {
+            return usageError(
+                command, "Option '--field' is required: one of \(fields.joined(separator: ", ")).")
+        }
+        guard let field = CustomerField(rawValue: name.lowercased()) else {
+            return usageError(
+                command,
+                "Option '--field' got '\(name)'; the fields are \(fields.joined(separator: ", ")).")
+        }
+        let normalizer = Normalizer(defaultCountry: command.string("country") ?? "us")
+
+        // The operator asked to see these values, so they are printed; nothing is logged.
+        var dropped = 0
+        for value in command.positionals("value") {
+            switch normalizer.normalize(field, value) {
+            case .value(let normalized):
+                print("\(normalized) \(Crypto.sha256Hex(normalized))")
+            case .alreadyHashed(let hash):
+                print("(already hashed) \(hash)")
+            case .dropped(let reason):
+                dropped += 1
+                fail("dropped: \(reason)")
+            }
+        }
+        return dropped == 0 ? ExitCode.success.rawValue : ExitCode.failure
+    }
+
     // MARK: config check
 
     private static func checkConfig(_ command: ParsedCommand) -> Int32 {
@@ -206,7 +238,7 @@ enum CommandRunner {
 
     /// A logger appending logfmt lines to a file, for when the terminal belongs to curses.
     private static func fileLogger(level: Logger.Level, path: String) -> Logger {
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         let handle = FileHandle(forWritingAtPath: path)
         let lock = NSLock()

@@ -15,7 +15,7 @@ enum Commands {
             from environment variables or files named in the config, never from the \
             command line.
             """,
-        subcommands: [serve, sandbox, demo, config, console])
+        subcommands: [serve, sandbox, demo, config, console, hash])
 
     static let serve = CommandDeclaration(
         "serve",
@@ -108,4 +108,21 @@ enum Commands {
                 "themes-dir", valueName: "DIR", help: "Read NAME.theme files from DIR."),
             .string("log", valueName: "FILE", help: "The console's log file."),
         ])
+
+    static let hash = CommandDeclaration(
+        "hash",
+        abstract: "Normalize and hash customer information exactly as the relay sends it.",
+        discussion: """
+            Prints the normalized value and its SHA-256, one line per VALUE, for matching \
+            records by hand. FIELD is a CAPI key (em, ph, fn, ln, ge, db, ct, st, zp, country, \
+            external_id). A value that cannot be used is reported with the reason, and the \
+            command exits 1.
+            """,
+        options: [
+            .string("field", short: "f", valueName: "FIELD", help: "The user_data key."),
+            .string(
+                "country", valueName: "CC", default: "us",
+                help: "The country whose calling code a national phone number gets."),
+        ],
+        arguments: [.variadic("value", valueName: "VALUE", help: "The values to hash.")])
 }

@@ -89,6 +89,25 @@ import Testing
         #expect(serve.stderr.contains("capi.access_token: no value in environment variable"))
     }
 
+    @Test func hashPrintsMetasDocumentedNormalizationAndHashes() throws {
+        let phone = try TestProcess(["hash", "--field", "ph", "(650)555-1212"])
+        #expect(try phone.waitForExit() == 0)
+        #expect(
+            phone.stdout == """
+                16505551212 e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176
+
+                """)
+        let email = try TestProcess(["hash", "-f", "em", " John_Smith@gmail.com ", "not-an-email"])
+        #expect(try email.waitForExit() == 1, "a dropped value makes the command fail")
+        #expect(
+            email.stdout == """
+                john_smith@gmail.com 62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f
+
+                """)
+        #expect(email.stderr.hasPrefix("dropped: invalid_email"))
+        #expect(!email.stderr.contains("not-an-email"), "the reason never quotes the value")
+    }
+
     @Test func theDemoRunsUntilCtrlCThenPrintsTotalsThatAddUp() throws {
         let demo = try TestProcess(["demo"])
         #expect(eventually(timeout: 30) { demo.stdout.contains("sent ") })
