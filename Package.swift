@@ -6,7 +6,8 @@ import PackageDescription
 let package = Package(
     name: "capi-relay",
     products: [
-        .executable(name: "capi-relay", targets: ["capi-relay"])
+        .executable(name: "capi-relay", targets: ["capi-relay"]),
+        .executable(name: "capi-relay-bench", targets: ["capi-relay-bench"])
     ],
     targets: [
         .systemLibrary(
@@ -50,6 +51,9 @@ let package = Package(
             name: "capi-relay",
             dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine", "RelayConsole"]
         ),
+        // Benchmarks that report figures (see the README's Performance section).
+        .executableTarget(
+            name: "capi-relay-bench", dependencies: ["RelayCore"], exclude: ["peers"]),
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"], exclude: ["Vectors"]),
         .testTarget(name: "RelayHTTPTests", dependencies: ["RelayHTTP"]),

@@ -57,6 +57,10 @@ public enum CountryTable {
 
     /// Lowercased, diacritics removed, letters a–z only.
     static func foldedKey(_ raw: String) -> String {
+        // ASCII has no diacritics to fold: skip Foundation's folding, the slow part.
+        if let ascii = Normalizer.asciiLowercased(raw) {
+            return String(decoding: ascii.utf8.filter { $0 >= 0x61 && $0 <= 0x7A }, as: UTF8.self)
+        }
         let folded = raw.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
         return String(folded.unicodeScalars.filter { ("a"..."z").contains($0) }.map(Character.init))
     }

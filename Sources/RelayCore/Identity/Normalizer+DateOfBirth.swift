@@ -14,13 +14,17 @@ extension Normalizer {
             .invalidDate,
             "db is not a possible date of birth; expected a date such as 1997-02-16 "
                 + "between 1900 and today")
-        let tokens = Self.dateTokens(trimmed.lowercased())
+        let tokens = Self.dateTokens(Self.asciiLowercased(trimmed) ?? trimmed.lowercased())
         guard let (year, month, day) = readDate(tokens, dotted: trimmed.contains(".")),
             isPossibleBirthDate(year: year, month: month, day: day)
         else {
             return .failure(invalid)
         }
-        return .success(String(format: "%04d%02d%02d", year, month, day))
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return .success(padded(year, 4) + padded(month, 2) + padded(day, 2))
     }
 
     /// One part of a written date: a run of digits or a run of letters.
@@ -115,10 +119,13 @@ extension Normalizer {
 
     private func isPossibleBirthDate(year: Int, month: Int, day: Int) -> Bool {
         guard year >= 1900, Self.isCalendarDate((year, month, day)) else { return false }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let now = calendar.dateComponents([.year, .month, .day], from: today ?? Date())
-        let todayValue = now.year! * 10_000 + now.month! * 100 + now.day!
+        // gmtime_r rather than a Calendar: building a Calendar per value cost more than the
+        // rest of the normalization put together.
+        var seconds = time_t((today ?? Date()).timeIntervalSince1970)
+        var now = tm()
+        gmtime_r(&seconds, &now)
+        let todayValue =
+            (Int(now.tm_year) + 1900) * 10_000 + (Int(now.tm_mon) + 1) * 100 + Int(now.tm_mday)
         return year * 10_000 + month * 100 + day <= todayValue
     }
 }

@@ -7,9 +7,13 @@ extension Normalizer {
     /// `foo(.bar)@baz.com/` into `foo.bar@baz.com`): editing an address can make it someone
     /// else's, so a malformed one is dropped instead.
     static func normalizeEmail(_ trimmed: String) -> Result<String, DropReason> {
-        let email = trimmed.lowercased()
         let invalid = DropReason(
             .invalidEmail, "em is not an email address; expected name@domain.tld")
+        // Most addresses are ASCII: checked byte by byte, without grapheme breaking.
+        if let ascii = asciiLowercased(trimmed) {
+            return isValidASCIIEmail(Array(ascii.utf8)) ? .success(ascii) : .failure(invalid)
+        }
+        let email = trimmed.lowercased()
         guard let at = email.lastIndex(of: "@") else { return .failure(invalid) }
         let local = email[..<at]
         let domain = email[email.index(after: at)...]
@@ -42,4 +46,45 @@ extension Normalizer {
         guard labelsValid, let tld = labels.last else { return false }
         return !tld.allSatisfy(\.isNumber)
     }
+
+    /// The same rules as the general path, on lowercase ASCII bytes.
+    private static func isValidASCIIEmail(_ bytes: [UInt8]) -> Bool {
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
+        let local = bytes[..<at]
+        let domain = bytes[(at + 1)...]
+        func isAlphanumeric(_ byte: UInt8) -> Bool {
+            (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+        }
+
+        // The local part: quoted, or dot-separated atoms.
+        guard !local.isEmpty, local.count <= 64 else { return false }
+        let quote = UInt8(ascii: "\"")
+        if local.count >= 2, local.first == quote, local.last == quote {
+            if local.dropFirst().dropLast().contains(quote) { return false }
+        } else {
+            let dot = UInt8(ascii: ".")
+            guard local.first != dot, local.last != dot else { return false }
+            var previous: UInt8 = 0
+            for byte in local {
+                if byte == dot && previous == dot { return false }
+                guard byte == dot || isAlphanumeric(byte) || asciiAtomSymbols.contains(byte)
+                else { return false }
+                previous = byte
+            }
+        }
+
+        // The domain: labels of letters, digits and inner hyphens; a TLD not all digits.
+        guard domain.count <= 253 else { return false }
+        let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { return false }
+        let hyphen = UInt8(ascii: "-")
+        for label in labels {
+            guard !label.isEmpty, label.first != hyphen, label.last != hyphen,
+                label.allSatisfy({ $0 == hyphen || isAlphanumeric($0) })
+            else { return false }
+        }
+        return !(labels.last?.allSatisfy { (0x30...0x39).contains($0) } ?? true)
+    }
+
+    private static let asciiAtomSymbols = Set("!#$%&'*+/=?^_`{|}~-".utf8)
 }

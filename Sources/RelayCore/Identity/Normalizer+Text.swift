@@ -93,15 +93,36 @@ extension Normalizer {
     // MARK: - Helpers
 
     /// Lowercased, then NFC; NFC comes last because lowercasing can decompose (`İ`).
+    ///
+    /// ASCII text, most of what arrives, is already NFC and lowercases byte by byte; it skips
+    /// Foundation's Unicode normalization, which costs microseconds per call.
     static func lowercasedNFC(_ raw: String) -> String {
-        raw.precomposedStringWithCanonicalMapping.lowercased()
+        if let ascii = asciiLowercased(raw) { return ascii }
+        return raw.precomposedStringWithCanonicalMapping.lowercased()
             .precomposedStringWithCanonicalMapping
     }
 
+    /// The string lowercased when it is all ASCII; nil otherwise.
+    static func asciiLowercased(_ raw: String) -> String? {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(raw.utf8.count)
+        for byte in raw.utf8 {
+            guard byte < 0x80 else { return nil }
+            bytes.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func isLetterOrMark(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isAlphabetic
-            || [.nonspacingMark, .spacingMark, .enclosingMark].contains(
-                scalar.properties.generalCategory)
+        if scalar.isASCII {
+            let value = scalar.value
+            return (0x61...0x7A).contains(value) || (0x41...0x5A).contains(value)
+        }
+        if scalar.properties.isAlphabetic { return true }
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
     }
 
     /// The string with only the scalars `include` accepts.

@@ -49,7 +49,7 @@ public struct Normalizer: Sendable {
     /// hashing it again would send a hash nobody matches. MD5-shaped values are not treated as
     /// hashes, because Meta accepts only SHA-256.
     public func normalize(_ field: CustomerField, _ raw: String) -> NormalizationResult {
-        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = Self.trimmed(raw)
         guard !trimmed.isEmpty else { return .dropped(reason: .empty(field)) }
         if Crypto.looksLikeSHA256(trimmed) { return .alreadyHashed(trimmed.lowercased()) }
 
@@ -115,5 +115,15 @@ public struct Normalizer: Sendable {
             return .failure(DropReason(.neverHashed, why))
         }
         return hash(field, raw)
+    }
+
+    /// The value without surrounding whitespace, without Foundation's character-set machinery,
+    /// which dominated the cost of short values.
+    static func trimmed(_ raw: String) -> String {
+        let scalars = raw.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
     }
 }
