@@ -8,22 +8,36 @@ public enum Crypto {
     /// SHA-256 of the bytes, as 64 lowercase hex digits.
     public static func sha256Hex<Bytes: Collection>(_ bytes: Bytes) -> String
     where Bytes.Element == UInt8 {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let count = bytes.count
-        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
-            _ = SHA256(buffer.baseAddress, count, &digest)
+        let hashed: String? = bytes.withContiguousStorageIfAvailable { buffer in
+            sha256Hex(UnsafeRawBufferPointer(buffer))
         }
-        if done == nil {
-            let copy = Array(bytes)
-            _ = SHA256(copy, count, &digest)
-        }
-        return hex(digest)
+        return hashed ?? Array(bytes).withUnsafeBytes { sha256Hex($0) }
     }
 
     /// SHA-256 of the string's UTF-8 bytes, as 64 lowercase hex digits.
     public static func sha256Hex(_ string: String) -> String {
-        sha256Hex(Array(string.utf8))
+        var string = string
+        return string.withUTF8 { sha256Hex(UnsafeRawBufferPointer($0)) }
     }
+
+    /// The digest goes to a stack buffer and straight into the hex string: hashing short
+    /// customer values is dominated by allocation otherwise, not by SHA-256.
+    private static func sha256Hex(_ buffer: UnsafeRawBufferPointer) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
+            _ = SHA256(
+                buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count,
+                digest.baseAddress)
+            return String(unsafeUninitializedCapacity: 64) { out in
+                for index in 0..<32 {
+                    out[2 * index] = hexDigits[Int(digest[index] >> 4)]
+                    out[2 * index + 1] = hexDigits[Int(digest[index] & 0x0f)]
+                }
+                return 64
+            }
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// HMAC-SHA256 of `message` keyed with `key`, as 64 lowercase hex digits.
     public static func hmacSHA256Hex(key: [UInt8], message: [UInt8]) -> String {
