@@ -71,7 +71,7 @@ public enum ExampleConfiguration {
             "operator_groups": [],
             "history": 200,                 // recent records in a new client's snapshot
             "client_queue": 10000,          // a slower client loses records, and is told
-            "raw_message_text": false       // inspect masks message text unless true
+            "raw_message_text": false       // keep message text in the journal; else its length
           },
 
           // Rules are tried in order; the first match makes the conversion. Payloads may carry

@@ -227,7 +227,7 @@ public final class Relay: @unchecked Sendable {
 
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         let delivery = InboundDelivery(
-            source: "messenger", receivedAtMillis: receivedAt, body: request.body,
+            source: "messenger", receivedAtMillis: receivedAt, body: journaledBody(request.body),
             items: signals.map { InboundItem(signal: $0, outcome: mapper.map($0)) })
         journal.append(delivery) { [logger, self] result in
             switch result {
@@ -244,6 +244,14 @@ public final class Relay: @unchecked Sendable {
                 responder.respond(.text(503, "journal unavailable; redeliver later"))
             }
         }
+    }
+
+    /// The body as the journal keeps it: message text replaced by its length, unless the config
+    /// asks to retain raw text. What people type can hold anything, and the journal outlives
+    /// the webhook; mapping has already read the text by now.
+    private func journaledBody(_ body: [UInt8]) -> [UInt8] {
+        guard !configuration.feed.rawMessageText else { return body }
+        return InboundMasking.masked(body, keepText: false).serialized()
     }
 
     /// Feed records for a committed delivery: `received`, then one per item.

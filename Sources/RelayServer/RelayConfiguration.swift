@@ -41,7 +41,8 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
         public var history: Int = 200
         /// Lines that may wait for one client before it loses records.
         public var clientQueue: Int = 10_000
-        /// Show message text in `inspect`; off by default, the text is masked.
+        /// Keep message text in the journal (and show it in `inspect`); off by default, when
+        /// only its length is kept.
         public var rawMessageText: Bool = false
 
         enum CodingKeys: String, CodingKey, CaseIterable {

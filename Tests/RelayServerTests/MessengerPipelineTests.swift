@@ -170,9 +170,27 @@ import Testing
 
     @Test func sigtermStopsTheRelayWithExitZero() throws {
         let stack = try RelayStack()
-        #expect(try stack.postWebhook(try MessengerFixture.shifted("postback-book-call.json")).status == 200)
+        #expect(
+            try stack.postWebhook(try MessengerFixture.shifted("postback-book-call.json")).status
+                == 200)
         #expect(stack.stop() == 0)
         #expect(stack.relay.stderr.contains("msg=\"relay stopped\""))
+    }
+
+    @Test func messageTextIsNotKeptInTheJournal() throws {
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        #expect(
+            try stack.postWebhook(try MessengerFixture.shifted("text-with-email-unicode.json"))
+                .status == 200)
+        #expect(try stack.counters().received == 1)
+
+        // Neither the database nor its write-ahead log holds what the person typed.
+        for suffix in ["", "-wal"] {
+            let bytes = FileManager.default.contents(atPath: stack.journalPath + suffix) ?? Data()
+            #expect(bytes.range(of: Data("Renee.Dupont".utf8)) == nil, "journal\(suffix)")
+            #expect(bytes.range(of: Data("mon email".utf8)) == nil, "journal\(suffix)")
+        }
     }
 
     @Test func echoesReadsAndDeliveriesAreStoredButAreNotConversions() throws {

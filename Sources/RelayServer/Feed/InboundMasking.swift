@@ -15,12 +15,18 @@ enum InboundMasking {
         return keepText ? cleaned : maskText(cleaned)
     }
 
+    private static func isMask(_ text: String) -> Bool {
+        text.hasPrefix("[masked: ") && text.hasSuffix(" characters]")
+    }
+
     private static func maskText(_ value: JSONValue) -> JSONValue {
         switch value {
         case .array(let elements):
             return .array(elements.map(maskText))
         case .object(var members):
-            if case .string(let text)? = members["text"] {
+            // Bodies are masked when journaled, and again when shown (for journals written
+            // before masking or with raw retention): masking must leave a mask as it is.
+            if case .string(let text)? = members["text"], !isMask(text) {
                 members["text"] = .string("[masked: \(text.count) characters]")
             }
             return .object(members.mapValues(maskText))
