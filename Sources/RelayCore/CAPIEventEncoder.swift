@@ -16,17 +16,31 @@ public enum CAPIEventEncoder {
             if let source = referral.source { customData["referral_source"] = .string(source) }
         }
 
+        var userData: [String: JSONValue] = [
+            "page_id": .string(conversion.pageID),
+            "page_scoped_user_id": .string(conversion.pageScopedUserID),
+        ]
+        for (key, hashes) in conversion.userData ?? [:] where !hashes.isEmpty {
+            userData[key] = .array(hashes.map(JSONValue.string))
+        }
         var event: [String: JSONValue] = [
             "event_name": .string(conversion.eventName),
             "event_time": .integer(conversion.eventTime),
             "event_id": .string(conversion.eventID),
             "action_source": .string("business_messaging"),
             "messaging_channel": .string(conversion.channel),
-            "user_data": .object([
-                "page_id": .string(conversion.pageID),
-                "page_scoped_user_id": .string(conversion.pageScopedUserID),
-            ]),
+            "user_data": .object(userData),
         ]
+        if conversion.optOut == true { event["opt_out"] = true }
+        if let ldu = conversion.limitedDataUse {
+            event["data_processing_options"] = .array(ldu.options.map(JSONValue.string))
+            if let country = ldu.country {
+                event["data_processing_options_country"] = .integer(Int64(country))
+            }
+            if let state = ldu.state {
+                event["data_processing_options_state"] = .integer(Int64(state))
+            }
+        }
         if !customData.isEmpty {
             event["custom_data"] = .object(customData)
         }

@@ -17,6 +17,12 @@ public struct Conversion: Sendable, Equatable, Codable {
     public var rule: String
     /// The thread's first referral, filled in by the journal from the contact's thread record.
     public var referral: Referral?
+    /// Hashed identifiers from the person's profile, as far as consent allows; set by the
+    /// journal. Optional so that conversions journaled before profiles existed still decode.
+    public var userData: [String: [String]]?
+    /// True when the person opted out: Meta then uses the event for attribution only.
+    public var optOut: Bool?
+    public var limitedDataUse: LimitedDataUse?
 
     public init(
         eventID: String, eventIDSupplied: Bool = false, eventName: String, dataset: String,

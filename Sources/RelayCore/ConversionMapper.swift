@@ -97,28 +97,55 @@ public struct MappingError: Error, CustomStringConvertible {
     public var description: String { "rule \(rule): \(message)" }
 }
 
-/// A rule with its text pattern compiled once.
+/// A rule with its conditions compiled once.
 private struct CompiledRule: Sendable {
     let rule: MappingRule
-    let textPattern: TextPattern?
+    let matcher: SignalMatcher
 
     init(_ rule: MappingRule) throws {
-        guard !rule.when.isEmpty else {
-            throw MappingError(rule: rule.name, message: "'when' has no condition")
-        }
         self.rule = rule
-        self.textPattern = try rule.when.text.map { pattern in
-            do {
-                return try TextPattern(pattern)
-            } catch {
-                throw MappingError(
-                    rule: rule.name, message: "text pattern '\(pattern)' is not a valid regex")
-            }
+        do {
+            matcher = try SignalMatcher(rule.when)
+        } catch {
+            throw MappingError(rule: rule.name, message: error.message)
         }
     }
 
     func matches(_ signal: InboundSignal) -> Bool {
-        let when = rule.when
+        matcher.matches(signal)
+    }
+}
+
+/// Why a set of conditions cannot be compiled.
+public struct SignalMatcherError: Error, Equatable {
+    public var message: String
+}
+
+/// Rule conditions compiled once, for mapping rules and for consent grants and revocations.
+public struct SignalMatcher: Sendable {
+    public let conditions: MappingRule.Conditions
+    private let textPattern: TextPattern?
+
+    /// - Throws: `SignalMatcherError` for no condition at all, or a text pattern that is not a
+    ///   valid regular expression.
+    public init(_ conditions: MappingRule.Conditions) throws(SignalMatcherError) {
+        guard !conditions.isEmpty else {
+            throw SignalMatcherError(message: "'when' has no condition")
+        }
+        self.conditions = conditions
+        if let pattern = conditions.text {
+            guard let compiled = try? TextPattern(pattern) else {
+                throw SignalMatcherError(message: "text pattern '\(pattern)' is not a valid regex")
+            }
+            textPattern = compiled
+        } else {
+            textPattern = nil
+        }
+    }
+
+    /// Whether every condition holds for the signal.
+    public func matches(_ signal: InboundSignal) -> Bool {
+        let when = conditions
         let payloadName = signal.payload.map { Payload($0).name }
 
         if let pattern = when.postback {
