@@ -22,10 +22,15 @@ public struct InboundDelivery: Sendable {
 public struct InboundItem: Sendable {
     public var signal: InboundSignal
     public var outcome: MappingOutcome
+    /// What the signal changes in the person's profile: consent, hashed identifiers.
+    public var profileUpdate: ProfileUpdate
 
-    public init(signal: InboundSignal, outcome: MappingOutcome) {
+    public init(
+        signal: InboundSignal, outcome: MappingOutcome, profileUpdate: ProfileUpdate = .init()
+    ) {
         self.signal = signal
         self.outcome = outcome
+        self.profileUpdate = profileUpdate
     }
 }
 
@@ -42,6 +47,8 @@ public enum ItemResult: Sendable, Equatable {
 public struct AppendReceipt: Sendable, Equatable {
     public var deliveryID: Int64
     public var results: [ItemResult]
+    /// Field names removed for lack of consent, by item position (names only, never values).
+    public var consentDropped: [Int: [String]] = [:]
 }
 
 /// Why the journal could not do what was asked.
@@ -157,6 +164,8 @@ public struct JournalCounters: Sendable, Equatable, Codable {
     public var conversions: Int = 0
     public var notConversions: Int = 0
     public var dedupeHits: Int = 0
+    /// Conversions that lost fields, or were not sent, for lack of consent.
+    public var consentDrops: Int = 0
     public var capiPending: Int = 0
     public var capiSent: Int = 0
     public var capiExpired: Int = 0

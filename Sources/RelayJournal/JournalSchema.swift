@@ -87,7 +87,19 @@ enum JournalSchema {
             PRIMARY KEY (attempt_id, conversion_id)
         ) WITHOUT ROWID;
         CREATE INDEX attempt_events_conversion ON attempt_events (conversion_id);
+        """,
+        // Version 2: contact profiles (consent and hashed identifiers, never raw values) and
+        // the names of fields a conversion lost for lack of consent.
         """
+        CREATE TABLE profiles (
+            page_id TEXT NOT NULL,
+            page_scoped_user_id TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            updated_ms INTEGER NOT NULL,
+            PRIMARY KEY (page_id, page_scoped_user_id)
+        ) WITHOUT ROWID;
+        ALTER TABLE conversions ADD COLUMN consent_dropped TEXT;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

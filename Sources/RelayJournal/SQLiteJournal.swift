@@ -9,14 +9,20 @@ public struct SQLiteJournalConfiguration: Sendable {
     public var dedupeWindowSeconds: Int64
     /// Whether the CRM sink is configured; without it conversions are not queued for the CRM.
     public var crmEnabled: Bool
+    /// What a conversion may carry from its person's profile.
+    public var consent: ConsentPolicy
+    public var limitedDataUse: LimitedDataUsePolicy
 
     public static let minimumDedupeWindowSeconds: Int64 = 48 * 3600
     public static let defaultDedupeWindowSeconds: Int64 = 7 * 24 * 3600
 
     public init(
         dedupeWindowSeconds: Int64 = SQLiteJournalConfiguration.defaultDedupeWindowSeconds,
-        crmEnabled: Bool = true
+        crmEnabled: Bool = true, consent: ConsentPolicy = ConsentPolicy(),
+        limitedDataUse: LimitedDataUsePolicy = .never
     ) {
+        self.consent = consent
+        self.limitedDataUse = limitedDataUse
         self.dedupeWindowSeconds = max(
             dedupeWindowSeconds, SQLiteJournalConfiguration.minimumDedupeWindowSeconds)
         self.crmEnabled = crmEnabled
@@ -83,10 +89,12 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         let box = ReceiptBox()
         let windowMillis = configuration.dedupeWindowSeconds * 1000
         let crmState = configuration.crmEnabled ? "pending" : "disabled"
+        let configuration = configuration
         writer.submit(
             { database in
                 box.receipt = try SQLiteJournal.insert(
-                    delivery, into: database, windowMillis: windowMillis, crmState: crmState)
+                    delivery, into: database, windowMillis: windowMillis, crmState: crmState,
+                    configuration: configuration)
             },
             done: { error in
                 if let error {
@@ -104,7 +112,7 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
 
     private static func insert(
         _ delivery: InboundDelivery, into database: SQLiteDatabase, windowMillis: Int64,
-        crmState: String
+        crmState: String, configuration: SQLiteJournalConfiguration
     ) throws -> AppendReceipt {
         try database.statement(
             "INSERT INTO deliveries (source, received_at_ms, body) VALUES (?, ?, ?)"
@@ -112,7 +120,14 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         let deliveryID = database.lastInsertRowID
 
         var results: [ItemResult] = []
+        var consentDropped: [Int: [String]] = [:]
         for (position, item) in delivery.items.enumerated() {
+            // The profile changes first, so that a consent given in this very signal (an optin
+            // that is also a conversion) already applies to it.
+            if !item.profileUpdate.isEmpty {
+                try updateProfile(of: item.signal, with: item.profileUpdate, in: database)
+            }
+
             // Remember the first referral of a thread before mapping its effects, so that a
             // conversion in the same item (a Get Started postback from an ad) carries it.
             if let referral = item.signal.referral {
@@ -126,8 +141,18 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                 result = .notConversion(reason: reason)
             case .conversion(var conversion):
                 conversion.referral = try firstReferral(of: item.signal, in: database)
+                let decision = configuration.consent.decide(
+                    for: try profile(of: item.signal, in: database))
+                conversion.userData = decision.userData.isEmpty ? nil : decision.userData
+                conversion.optOut = decision.optOut ? true : nil
+                conversion.limitedDataUse = configuration.limitedDataUse.flags(
+                    country: nil, state: nil)
                 let key = try existingKey(for: conversion, in: database)
-                if let key, key.firstSeenMillis >= delivery.receivedAtMillis - windowMillis {
+                if decision.dropEvent && key == nil {
+                    result = .notConversion(
+                        reason: "consent: not granted, and the policy drops the whole event")
+                    consentDropped[position] = decision.droppedFields
+                } else if let key, key.firstSeenMillis >= delivery.receivedAtMillis - windowMillis {
                     result = .dedupeHit(
                         matchedConversionID: key.conversionID, eventID: conversion.eventID,
                         rule: "event_id")
@@ -135,9 +160,12 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                 } else {
                     let id = try insertConversion(
                         conversion, at: delivery.receivedAtMillis, crmState: crmState,
-                        into: database)
+                        consentDropped: decision.droppedFields, into: database)
                     result = .conversion(conversionID: id, eventID: conversion.eventID)
                     conversionID = id
+                    if !decision.droppedFields.isEmpty {
+                        consentDropped[position] = decision.droppedFields
+                    }
                 }
             }
 
@@ -157,7 +185,36 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             }
             results.append(result)
         }
-        return AppendReceipt(deliveryID: deliveryID, results: results)
+        return AppendReceipt(
+            deliveryID: deliveryID, results: results, consentDropped: consentDropped)
+    }
+
+    private static func profile(
+        of signal: InboundSignal, in database: SQLiteDatabase
+    ) throws -> ContactProfile {
+        let statement = try database.statement(
+            "SELECT profile FROM profiles WHERE page_id = ? AND page_scoped_user_id = ?"
+        ).bind(.text(signal.pageID), .text(signal.pageScopedUserID))
+        guard try statement.step(), let json = statement.text(0) else { return ContactProfile() }
+        return try JSONDecoder().decode(ContactProfile.self, from: Data(json.utf8))
+    }
+
+    private static func updateProfile(
+        of signal: InboundSignal, with update: ProfileUpdate, in database: SQLiteDatabase
+    ) throws {
+        let next = try profile(of: signal, in: database).applying(update)
+        let json = String(decoding: try JSONEncoder().encode(next), as: UTF8.self)
+        try database.statement(
+            """
+            INSERT INTO profiles (page_id, page_scoped_user_id, profile, updated_ms)
+            VALUES (?, ?, ?, ?)
+            ON CONFLICT (page_id, page_scoped_user_id) DO UPDATE SET
+                profile = excluded.profile, updated_ms = excluded.updated_ms
+            """
+        ).bind(
+            .text(signal.pageID), .text(signal.pageScopedUserID), .text(json),
+            .int(signal.timestampMillis)
+        ).run()
     }
 
     private static func rememberReferral(
@@ -199,20 +256,22 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     }
 
     private static func insertConversion(
-        _ conversion: Conversion, at millis: Int64, crmState: String,
+        _ conversion: Conversion, at millis: Int64, crmState: String, consentDropped: [String],
         into database: SQLiteDatabase
     ) throws -> Int64 {
         let body = String(decoding: try JSONEncoder().encode(conversion), as: UTF8.self)
         try database.statement(
             """
             INSERT INTO conversions (dataset, event_name, event_id, body, event_time,
-                created_at_ms, capi_state, capi_next_at_ms, crm_state, crm_next_at_ms)
-            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+                created_at_ms, capi_state, capi_next_at_ms, crm_state, crm_next_at_ms,
+                consent_dropped)
+            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
             """
         ).bind(
             .text(conversion.dataset), .text(conversion.eventName), .text(conversion.eventID),
             .text(body), .int(conversion.eventTime), .int(millis), .int(millis),
-            .text(crmState), .int(millis)
+            .text(crmState), .int(millis),
+            consentDropped.isEmpty ? .null : .text(consentDropped.joined(separator: ","))
         ).run()
         let id = database.lastInsertRowID
 
@@ -385,6 +444,12 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             var counters = JournalCounters()
             let deliveries = try database.statement("SELECT count(*) FROM deliveries")
             if try deliveries.step() { counters.deliveries = Int(deliveries.int(0)) }
+            let drops = try database.statement(
+                """
+                SELECT (SELECT count(*) FROM conversions WHERE consent_dropped IS NOT NULL)
+                    + (SELECT count(*) FROM signals WHERE reason LIKE 'consent:%')
+                """)
+            if try drops.step() { counters.consentDrops = Int(drops.int(0)) }
 
             let signals = try database.statement(
                 "SELECT outcome, count(*) FROM signals GROUP BY outcome")

@@ -74,6 +74,25 @@ public enum ExampleConfiguration {
             "raw_message_text": false       // keep message text in the journal; else its length
           },
 
+          // Consent: which signals grant or revoke it, and which customer fields may only be
+          // sent with it. An email or phone typed into a chat is hashed into the person's
+          // profile (never kept in clear) and travels with their later conversions, as far
+          // as consent allows; without it those fields are removed and their names reported.
+          "consent": {
+            "grant": [{ "optin": "CONSENT_MARKETING" }, { "quick_reply": "CONSENT_YES" }],
+            "revoke": [{ "quick_reply": "CONSENT_NO" }],
+            "required_for": ["em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country",
+                             "external_id"],
+            "without_consent": "drop_fields",   // or "drop_event"
+            "capture_from_chat": true,
+            "default_country": "us"             // calling code for national phone numbers
+          },
+
+          // Limited Data Use: "never", "always" (country 1 = USA or 0 = geolocate; state
+          // 1000 = California or 0), or "by_region" with "regions": [{"country": "us",
+          // "state": "ca"}].
+          "ldu": { "mode": "never" },
+
           // Rules are tried in order; the first match makes the conversion. Payloads may carry
           // parameters after a bar: PURCHASE|value=120.00|currency=USD|event_id=ord-123.
           "rules": [

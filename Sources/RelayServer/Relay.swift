@@ -12,6 +12,9 @@ public final class Relay: @unchecked Sendable {
     public let journal: SQLiteJournal
     private let secrets: RelaySecrets
     private let mapper: ConversionMapper
+    private let consentPolicy: ConsentPolicy
+    /// Finds identifiers typed into chats; nil when the config turns it off.
+    private let capture: IdentifierCapture?
     private let logger: Logger
     private let dispatcher: CAPIDispatcher
     private let crmSink: CRMSink?
@@ -43,11 +46,27 @@ public final class Relay: @unchecked Sendable {
             throw ConfigErrors(file: nil, errors: [ConfigError(path: "rules", message: "\(error)")])
         }
 
+        let consent = configuration.consent
+        do {
+            consentPolicy = ConsentPolicy(
+                grant: try consent.grant.map { try SignalMatcher($0) },
+                revoke: try consent.revoke.map { try SignalMatcher($0) },
+                requiredFor: Set(consent.requiredFor), withoutConsent: consent.withoutConsent)
+        } catch {
+            throw ConfigErrors(
+                file: nil, errors: [ConfigError(path: "consent", message: "\(error)")])
+        }
+        capture =
+            consent.captureFromChat
+            ? IdentifierCapture(normalizer: Normalizer(defaultCountry: consent.defaultCountry))
+            : nil
+
         journal = try SQLiteJournal(
             path: configuration.journal,
             configuration: SQLiteJournalConfiguration(
                 dedupeWindowSeconds: Int64(configuration.dedupe.windowHours * 3600),
-                crmEnabled: configuration.crm != nil))
+                crmEnabled: configuration.crm != nil, consent: consentPolicy,
+                limitedDataUse: configuration.ldu.policy ?? .never))
 
         feed = FeedHub(
             historyLimit: configuration.feed.history, queueLimit: configuration.feed.clientQueue)
@@ -228,7 +247,11 @@ public final class Relay: @unchecked Sendable {
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         let delivery = InboundDelivery(
             source: "messenger", receivedAtMillis: receivedAt, body: journaledBody(request.body),
-            items: signals.map { InboundItem(signal: $0, outcome: mapper.map($0)) })
+            items: signals.map { signal in
+                InboundItem(
+                    signal: signal, outcome: mapper.map(signal),
+                    profileUpdate: profileUpdate(for: signal))
+            })
         journal.append(delivery) { [logger, self] result in
             switch result {
             case .success(let receipt):
@@ -244,6 +267,18 @@ public final class Relay: @unchecked Sendable {
                 responder.respond(.text(503, "journal unavailable; redeliver later"))
             }
         }
+    }
+
+    /// What a signal tells about its person: a consent given or revoked, and identifiers typed
+    /// into the chat (hashed here; the text itself goes no further).
+    private func profileUpdate(for signal: InboundSignal) -> ProfileUpdate {
+        var update = ProfileUpdate(consent: consentPolicy.consent(expressedBy: signal))
+        if let capture, signal.kind == .message || signal.kind == .quickReply,
+            let text = signal.text
+        {
+            update.identifiers = capture.capture(from: text)
+        }
+        return update
     }
 
     /// The body as the journal keeps it: message text replaced by its length, unless the config
@@ -262,7 +297,7 @@ public final class Relay: @unchecked Sendable {
                 "source": .string(delivery.source), "delivery_id": .integer(receipt.deliveryID),
                 "items": .integer(Int64(receipt.results.count)),
             ])
-        for (item, result) in zip(delivery.items, receipt.results) {
+        for (position, (item, result)) in zip(delivery.items, receipt.results).enumerated() {
             var fields: [String: JSONValue] = [
                 "page_id": .string(item.signal.pageID),
                 "psid": .string(item.signal.pageScopedUserID),
@@ -277,6 +312,14 @@ public final class Relay: @unchecked Sendable {
                 fields["event_id"] = .string(eventID)
                 fields["rule"] = conversion.map { .string($0.rule) } ?? .null
                 feed.publish(.mapped, fields)
+                if let dropped = receipt.consentDropped[position] {
+                    feed.publish(
+                        .consentDropped,
+                        [
+                            "event_id": .string(eventID),
+                            "fields": .array(dropped.map(JSONValue.string)),
+                        ])
+                }
                 feed.publish(.queued, ["event_id": .string(eventID), "destination": "capi"])
             case .dedupeHit(_, let eventID, let rule):
                 fields["event_id"] = .string(eventID)

@@ -117,6 +117,32 @@ extension RelayConfiguration {
                 "feed.socket", "'\(feedSocketPath)' is longer than a Unix socket path may be (107)")
         }
 
+        for (name, list) in [("grant", consent.grant), ("revoke", consent.revoke)] {
+            for (index, conditions) in list.enumerated() {
+                do {
+                    _ = try SignalMatcher(conditions)
+                } catch {
+                    problem("consent.\(name)[\(index)]", error.message)
+                }
+            }
+        }
+        let keys = Set(CustomerField.allCases.map(\.rawValue))
+        for (index, key) in consent.requiredFor.enumerated() where !keys.contains(key) {
+            problem(
+                "consent.required_for[\(index)]",
+                "'\(key)' is not a customer-information key; expected one of "
+                    + keys.sorted().joined(separator: ", "))
+        }
+        if ldu.policy == nil {
+            problem("ldu.mode", "'\(ldu.mode)' is not never, always or by_region")
+        }
+        if ![0, 1].contains(ldu.country) {
+            problem("ldu.country", "\(ldu.country) is not 1 (USA) or 0 (let Meta geolocate)")
+        }
+        if ![0, 1000].contains(ldu.state) {
+            problem("ldu.state", "\(ldu.state) is not 1000 (California) or 0 (let Meta geolocate)")
+        }
+
         if rules.isEmpty {
             problem("rules", "no rules: nothing would become a conversion")
         }
@@ -190,6 +216,11 @@ extension RelayConfiguration {
             "crm.secret": secret,
             "dedupe": Dedupe.CodingKeys.allCases.map(\.rawValue),
             "feed": Feed.CodingKeys.allCases.map(\.rawValue),
+            "consent": Consent.CodingKeys.allCases.map(\.rawValue),
+            "consent.grant[]": MappingRule.Conditions.configKeys,
+            "consent.revoke[]": MappingRule.Conditions.configKeys,
+            "ldu": LDU.CodingKeys.allCases.map(\.rawValue),
+            "ldu.regions[]": ["country", "state"],
             "rules[]": MappingRule.configKeys,
             "rules[].when": MappingRule.Conditions.configKeys,
         ]

@@ -19,7 +19,54 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     public var crm: CRM?
     public var dedupe: Dedupe = Dedupe()
     public var feed: Feed = Feed()
+    public var consent: Consent = Consent()
+    public var ldu: LDU = LDU()
     public var rules: [MappingRule] = []
+
+    /// Which signals grant or revoke consent, which fields need it, and what happens without.
+    public struct Consent: Sendable, Equatable, Codable {
+        public var grant: [MappingRule.Conditions] = []
+        public var revoke: [MappingRule.Conditions] = []
+        /// CAPI keys sent only with consent; all customer-information keys by default.
+        public var requiredFor: [String] = CustomerField.allCases.map(\.rawValue)
+        public var withoutConsent: ConsentPolicy.WithoutConsent = .dropFields
+        /// Hash an email or phone typed into a chat into the person's profile.
+        public var captureFromChat = true
+        /// The country whose calling code a national phone number gets.
+        public var defaultCountry = "us"
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case grant, revoke
+            case requiredFor = "required_for"
+            case withoutConsent = "without_consent"
+            case captureFromChat = "capture_from_chat"
+            case defaultCountry = "default_country"
+        }
+    }
+
+    /// Limited Data Use: `never`, `always` (with `country` and `state`), or `by_region`.
+    public struct LDU: Sendable, Equatable, Codable {
+        public var mode = "never"
+        /// 1 = USA, 0 = let Meta geolocate.
+        public var country = 0
+        /// 1000 = California, 0 = let Meta geolocate.
+        public var state = 0
+        public var regions: [LimitedDataUsePolicy.Region] = []
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case mode, country, state, regions
+        }
+
+        /// The policy this section describes; nil for an unknown mode (a config error).
+        public var policy: LimitedDataUsePolicy? {
+            switch mode {
+            case "never": .never
+            case "always": .always(LimitedDataUse(options: ["LDU"], country: country, state: state))
+            case "by_region": .byRegion(regions)
+            default: nil
+            }
+        }
+    }
 
     public init() {}
 
@@ -152,7 +199,7 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, rules
+        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu, rules
     }
 }
 
@@ -169,6 +216,8 @@ extension RelayConfiguration {
         crm = try c.decodeIfPresent(CRM.self, forKey: .crm)
         dedupe = try c.decodeIfPresent(Dedupe.self, forKey: .dedupe) ?? dedupe
         feed = try c.decodeIfPresent(Feed.self, forKey: .feed) ?? feed
+        consent = try c.decodeIfPresent(Consent.self, forKey: .consent) ?? consent
+        ldu = try c.decodeIfPresent(LDU.self, forKey: .ldu) ?? ldu
         rules = try c.decodeIfPresent([MappingRule].self, forKey: .rules) ?? rules
     }
 }
@@ -246,5 +295,32 @@ extension RelayConfiguration.Feed {
         history = try c.decodeIfPresent(Int.self, forKey: .history) ?? history
         clientQueue = try c.decodeIfPresent(Int.self, forKey: .clientQueue) ?? clientQueue
         rawMessageText = try c.decodeIfPresent(Bool.self, forKey: .rawMessageText) ?? rawMessageText
+    }
+}
+
+extension RelayConfiguration.Consent {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        grant = try c.decodeIfPresent([MappingRule.Conditions].self, forKey: .grant) ?? grant
+        revoke = try c.decodeIfPresent([MappingRule.Conditions].self, forKey: .revoke) ?? revoke
+        requiredFor = try c.decodeIfPresent([String].self, forKey: .requiredFor) ?? requiredFor
+        withoutConsent =
+            try c.decodeIfPresent(ConsentPolicy.WithoutConsent.self, forKey: .withoutConsent)
+            ?? withoutConsent
+        captureFromChat =
+            try c.decodeIfPresent(Bool.self, forKey: .captureFromChat) ?? captureFromChat
+        defaultCountry =
+            try c.decodeIfPresent(String.self, forKey: .defaultCountry) ?? defaultCountry
+    }
+}
+
+extension RelayConfiguration.LDU {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
+        country = try c.decodeIfPresent(Int.self, forKey: .country) ?? country
+        state = try c.decodeIfPresent(Int.self, forKey: .state) ?? state
+        regions =
+            try c.decodeIfPresent([LimitedDataUsePolicy.Region].self, forKey: .regions) ?? regions
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import RelayTestSupport
 import RelayJournal
+import RelayTestSupport
 
 /// A sandbox and a relay running as real processes on loopback, with a config and journal in a
 /// temporary directory: what an operator staging against the sandbox would run.
@@ -36,7 +36,8 @@ final class RelayStack: @unchecked Sendable {
     ///     makes every CAPI request fail with Graph code 190.
     init(
         flushIntervalSeconds: Double = 0.1, feedClientQueue: Int = 10_000,
-        sandboxAccessToken: String = RelayStack.accessToken, feedAllowedGroups: [String] = []
+        sandboxAccessToken: String = RelayStack.accessToken, feedAllowedGroups: [String] = [],
+        extraConfig: String = ""
     ) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relay-stack-\(UUID().uuidString)")
@@ -75,6 +76,7 @@ final class RelayStack: @unchecked Sendable {
                 "url": "http://127.0.0.1:\(sandboxPort)/crm",
                 "flush_interval_seconds": \(flushIntervalSeconds)
               },
+              \(extraConfig.isEmpty ? "" : extraConfig + ",")
               "rules": [
                 { "name": "guide-lead", "when": { "quick_reply": "LEAD_GUIDE_YES" }, "event": "Lead" },
                 { "name": "book-call", "when": { "postback": "BOOK_CALL" }, "event": "Schedule" },

@@ -101,7 +101,7 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
             "conversions": count(\.conversions),
             "not_conversions": count(\.notConversions),
             "dedupe_hits": count(\.dedupeHits),
-            "consent_drops": 0,
+            "consent_drops": count(\.consentDrops),
             "sent": count(\.capiSent),
             "failed": count(\.capiFailed),
             "expired": count(\.capiExpired),
