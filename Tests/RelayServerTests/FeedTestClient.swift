@@ -53,7 +53,10 @@ final class FeedTestClient {
             var chunk = [UInt8](repeating: 0, count: 65_536)
             let count = recv(descriptor, &chunk, chunk.count, 0)
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw TestFailure("feed closed or timed out") }
+            guard count > 0 else {
+                let reason = count == 0 ? "closed by the relay" : String(cString: strerror(errno))
+                throw TestFailure("feed ended after \(pending.count) unread bytes: \(reason)")
+            }
             pending += chunk[0..<count]
         }
     }
