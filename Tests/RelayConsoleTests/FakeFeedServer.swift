@@ -54,23 +54,29 @@ final class FakeFeedServer: @unchecked Sendable {
     var connectionCount: Int { lock.withLock { connections } }
 
     /// Sends a line to every connected console.
+    ///
+    /// Descriptors are only used while they are in `clients`, under the lock, and a connection
+    /// leaves `clients` before it is closed: a closed number can be reused at once by another
+    /// test's socket in this process, which a late write or shutdown would then hit.
     func broadcast(_ line: String) {
-        for client in lock.withLock({ clients }) { write(line, to: client) }
+        lock.withLock {
+            for client in clients { write(line, to: client) }
+        }
     }
 
     /// Closes the listener and every connection, as a relay that stops would.
     func stop() {
-        let (alreadyStopped, open) = lock.withLock { () -> (Bool, [Int32]) in
+        let alreadyStopped = lock.withLock { () -> Bool in
             defer {
                 stopped = true
                 clients.removeAll()
             }
-            return (stopped, clients)
+            if !stopped {
+                for client in clients { shutdown(client, Int32(SHUT_RDWR)) }
+            }
+            return stopped
         }
         guard !alreadyStopped else { return }
-        for client in open {
-            shutdown(client, Int32(SHUT_RDWR))
-        }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         unlink(path)
@@ -78,11 +84,10 @@ final class FakeFeedServer: @unchecked Sendable {
 
     /// Drops the current connections but keeps listening: the console must reconnect.
     func dropConnections() {
-        let open = lock.withLock { () -> [Int32] in
-            defer { clients.removeAll() }
-            return clients
+        lock.withLock {
+            for client in clients { shutdown(client, Int32(SHUT_RDWR)) }
+            clients.removeAll()
         }
-        for client in open { shutdown(client, Int32(SHUT_RDWR)) }
     }
 
     /// Waits until a command line satisfying `predicate` arrived.
@@ -139,6 +144,7 @@ final class FakeFeedServer: @unchecked Sendable {
                 for reply in respond(line) { write(reply, to: client) }
             }
         }
+        lock.withLock { clients.removeAll { $0 == client } }
         close(client)
     }
 

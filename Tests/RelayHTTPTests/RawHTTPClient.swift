@@ -45,7 +45,9 @@ final class RawHTTPClient {
         }
         guard status == 0 else {
             let reason = systemErrorText()
-            _ = Glibc.close(descriptor)
+            // Once only: deinit calls close() too, and a second close could hit a socket
+            // another test opened meanwhile under the same number.
+            close()
             throw Failure(description: "connect to port \(port): \(reason)")
         }
     }

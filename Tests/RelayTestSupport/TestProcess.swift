@@ -40,12 +40,18 @@ public final class TestProcess: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        // At end of file the handler is removed, so that the dispatch source behind it stops
+        // firing on a finished pipe (the handles are closed once, when the Pipe goes).
         out.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
+            let text = String(decoding: data, as: UTF8.self)
             self?.lock.withLock { self?.stdoutText += text }
         }
         err.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
+            let text = String(decoding: data, as: UTF8.self)
             self?.lock.withLock { self?.stderrText += text }
         }
         try process.run()
