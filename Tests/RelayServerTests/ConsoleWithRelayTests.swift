@@ -43,11 +43,7 @@ import Testing
     @Test func resendFromTheConsoleReachesTheSandboxAgainWithTheSameEventID() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
-        #expect(
-            try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
-                == 200)
-        // The sandbox records before it answers; wait until the relay has recorded it too.
-        #expect(try eventually { try stack.counters().capiSent == 1 })
+        try stack.deliverTheFixtureLead()
 
         let console = try TmuxSession(["--socket", stack.feedPath])
         try console.waitFor("connected")
@@ -68,11 +64,7 @@ import Testing
     @Test func inspectShowsTheOutboundJSONTheSandboxReceived() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
-        #expect(
-            try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
-                == 200)
-        // The sandbox records before it answers; wait until the relay has recorded it too.
-        #expect(try eventually { try stack.counters().capiSent == 1 })
+        try stack.deliverTheFixtureLead()
 
         let console = try TmuxSession(["--socket", stack.feedPath], height: 40)
         try console.waitFor("connected")

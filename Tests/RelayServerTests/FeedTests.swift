@@ -73,11 +73,7 @@ import Testing
     @Test func inspectReturnsExactlyWhatTheSandboxReceivedWithTextMasked() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
-        #expect(
-            try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
-                == 200)
-        // The sandbox records before it answers; wait until the relay has recorded it too.
-        #expect(try eventually { try stack.counters().capiSent == 1 })
+        try stack.deliverTheFixtureLead()
 
         let client = try FeedTestClient(path: stack.feedPath)
         let reply = try client.command("inspect \(Self.leadEventID)")
@@ -107,11 +103,7 @@ import Testing
     @Test func resendOfADeliveredEventNeedsConfirmAndKeepsItsEventID() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
-        #expect(
-            try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
-                == 200)
-        // The sandbox records before it answers; wait until the relay has recorded it too.
-        #expect(try eventually { try stack.counters().capiSent == 1 })
+        try stack.deliverTheFixtureLead()
 
         let client = try FeedTestClient(path: stack.feedPath)
         let refused = try client.command("resend \(Self.leadEventID)")

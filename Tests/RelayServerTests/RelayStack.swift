@@ -110,6 +110,18 @@ final class RelayStack: @unchecked Sendable {
             port: relayPort, path: "/webhooks/messenger", headers: headers, body: body)
     }
 
+    /// Posts the quick-reply Lead fixture and waits until the relay has recorded it as sent
+    /// (the sandbox writes its record just before it answers, so its file alone is too early).
+    func deliverTheFixtureLead() throws {
+        let response = try postWebhook(try MessengerFixture.shifted("quick-reply-lead.json"))
+        guard response.status == 200 else {
+            throw TestFailure("the lead webhook got \(response.status): \(response.body)")
+        }
+        guard try eventually({ try counters().capiSent == 1 }) else {
+            throw TestFailure("the lead was not delivered; relay stderr:\n\(relay.stderr)")
+        }
+    }
+
     /// Every line of the sandbox's record file, parsed.
     func records() throws -> [[String: Any]] {
         guard let data = FileManager.default.contents(atPath: recordPath) else { return [] }
