@@ -246,7 +246,7 @@ public final class Relay: @unchecked Sendable {
 
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         let delivery = InboundDelivery(
-            source: "messenger", receivedAtMillis: receivedAt, body: journaledBody(request.body),
+            source: "messenger", receivedAtMillis: receivedAt, body: journaledBody(request.body, signals: signals),
             items: signals.map { signal in
                 InboundItem(
                     signal: signal, outcome: mapper.map(signal),
@@ -284,8 +284,11 @@ public final class Relay: @unchecked Sendable {
     /// The body as the journal keeps it: message text replaced by its length, unless the config
     /// asks to retain raw text. What people type can hold anything, and the journal outlives
     /// the webhook; mapping has already read the text by now.
-    private func journaledBody(_ body: [UInt8]) -> [UInt8] {
-        guard !configuration.feed.rawMessageText else { return body }
+    /// Most deliveries (postbacks, receipts, referrals) carry no text: they are kept as they
+    /// came, without parsing the body a second time on the acknowledgement path.
+    private func journaledBody(_ body: [UInt8], signals: [InboundSignal]) -> [UInt8] {
+        guard !configuration.feed.rawMessageText, signals.contains(where: { $0.text != nil })
+        else { return body }
         return InboundMasking.masked(body, keepText: false).serialized()
     }
 
@@ -358,7 +361,7 @@ public final class Relay: @unchecked Sendable {
                     "event_ids": .array(eventIDs.map(JSONValue.string)),
                     "status": integer(status), "code": integer(code), "subcode": integer(subcode),
                     "message": .string(message),
-                    "next_retry_at": next.map { .string(FeedTime.text($0)) } ?? .null,
+                    "next_retry_at": next.map { .string(FeedRecord.timestamp($0)) } ?? .null,
                 ])
         case .expired(let eventID, let reason):
             feed.publish(.expired, ["event_id": .string(eventID), "reason": .string(reason)])

@@ -1,5 +1,6 @@
 import Foundation
 import RelayCore
+import RelayFeed
 import RelayDelivery
 
 /// The last success and last error per destination (each CAPI dataset, and the CRM), from the
@@ -28,7 +29,7 @@ final class DestinationHealth: @unchecked Sendable {
                 let destination, let dataset, _, let status, let code, let subcode, let message, _):
                 entries[Self.name(destination: destination, dataset: dataset), default: Entry()]
                     .lastError = .object([
-                        "at": .string(FeedTime.text(now)),
+                        "at": .string(FeedRecord.timestamp(now)),
                         "status": status.map { .integer(Int64($0)) } ?? .null,
                         "code": code.map { .integer(Int64($0)) } ?? .null,
                         "subcode": subcode.map { .integer(Int64($0)) } ?? .null,
@@ -51,7 +52,7 @@ final class DestinationHealth: @unchecked Sendable {
             return .object([
                 "name": .string(name), "kind": .string(kind),
                 "dataset": dataset.map(JSONValue.string) ?? .null,
-                "last_success_at": entry.lastSuccessMillis.map { .string(FeedTime.text($0)) }
+                "last_success_at": entry.lastSuccessMillis.map { .string(FeedRecord.timestamp($0)) }
                     ?? .null,
                 "last_error": entry.lastError ?? .null,
                 "backlog": .integer(Int64(backlog)),

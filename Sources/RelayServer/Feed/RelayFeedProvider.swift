@@ -44,7 +44,7 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
             "protocol": .integer(Int64(Self.protocolVersion)),
             "version": .string(RelayVersion.current),
             "node": .string(ProcessInfo.processInfo.hostName),
-            "started_at": .string(FeedTime.text(startedAtMillis)),
+            "started_at": .string(FeedRecord.timestamp(startedAtMillis)),
             "config": configSummary,
         ])
         var snapshot = statsBody
@@ -266,7 +266,7 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
         .object([
             "destination": .string(attempt.destination.rawValue),
             "dataset": attempt.dataset.map(JSONValue.string) ?? .null,
-            "started_at": .string(FeedTime.text(attempt.startedAtMillis)),
+            "started_at": .string(FeedRecord.timestamp(attempt.startedAtMillis)),
             "duration_ms": .integer(attempt.finishedAtMillis - attempt.startedAtMillis),
             "status": attempt.httpStatus.map { .integer(Int64($0)) } ?? .null,
             "outcome": .string(attempt.outcome),
