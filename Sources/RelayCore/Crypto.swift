@@ -24,20 +24,25 @@ public enum Crypto {
     /// customer values is dominated by allocation otherwise, not by SHA-256.
     private static func sha256Hex(_ buffer: UnsafeRawBufferPointer) -> String {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
-            _ = SHA256(
+            capi_relay_sha256(
                 buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count,
                 digest.baseAddress)
             return String(unsafeUninitializedCapacity: 64) { out in
                 for index in 0..<32 {
-                    out[2 * index] = hexDigits[Int(digest[index] >> 4)]
-                    out[2 * index + 1] = hexDigits[Int(digest[index] & 0x0f)]
+                    out[2 * index] = hexDigit(digest[index] >> 4)
+                    out[2 * index + 1] = hexDigit(digest[index] & 0x0f)
                 }
                 return 64
             }
         }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The lowercase hex digit of a nibble, by arithmetic rather than a table lookup, which
+    /// the compiler can vectorize.
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble + (nibble < 10 ? UInt8(ascii: "0") : UInt8(ascii: "a") - 10)
+    }
 
     /// HMAC-SHA256 of `message` keyed with `key`, as 64 lowercase hex digits.
     public static func hmacSHA256Hex(key: [UInt8], message: [UInt8]) -> String {
