@@ -13,6 +13,11 @@ public enum CountryTable {
         lookup[foldedKey(raw)]
     }
 
+    /// The code for a key already folded by ``foldedKey(_:)``.
+    static func alpha2(folded key: String) -> String? {
+        lookup[key]
+    }
+
     /// Names people and systems use that are not ISO's short name or common name.
     ///
     /// `uk` is not an assigned alpha-2 code but is what many people type for `gb`.

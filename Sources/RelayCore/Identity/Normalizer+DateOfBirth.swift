@@ -10,10 +10,7 @@ extension Normalizer {
     /// years before 1900 (Meta's range) and dates after today. Meta documents `YYYYMMDD`; the
     /// Python SDK hashes whatever it is given, so `1997-02-16` there never matches.
     func normalizeDateOfBirth(_ trimmed: String) -> Result<String, DropReason> {
-        let invalid = DropReason(
-            .invalidDate,
-            "db is not a possible date of birth; expected a date such as 1997-02-16 "
-                + "between 1900 and today")
+        let invalid = Self.invalidDate
         let tokens = Self.dateTokens(Self.asciiLowercased(trimmed) ?? trimmed.lowercased())
         guard let (year, month, day) = readDate(tokens, dotted: trimmed.contains(".")),
             isPossibleBirthDate(year: year, month: month, day: day)
@@ -78,16 +75,23 @@ extension Normalizer {
             return (Int(yearText)!, month, Int(dayText)!)
         }
         guard numbers.count == 3 else { return nil }
+        let values = numbers.map { Int($0.prefix(9))! }
+        return readNumericDate(
+            counts: (numbers[0].count, numbers[1].count, numbers[2].count),
+            values: (values[0], values[1], values[2]), dotted: dotted)
+    }
 
-        let parts = numbers.map { Int($0)! }
-        if numbers[0].count == 4, numbers[1].count <= 2, numbers[2].count <= 2 {
-            return (parts[0], parts[1], parts[2])
-        }
-        guard numbers[2].count == 4, numbers[0].count <= 2, numbers[1].count <= 2 else {
-            return nil
-        }
-        let monthFirst = (parts[2], parts[0], parts[1])
-        let dayFirst = (parts[2], parts[1], parts[0])
+    /// Year, month and day from three numbers, by their digit counts: year first (`1997-2-16`),
+    /// or year last with the order decided by dots and ``slashedDateOrder``.
+    ///
+    /// Counts are checked before values are used, so a run of 30 digits is refused, not read.
+    func readNumericDate(counts: (Int, Int, Int), values: (Int, Int, Int), dotted: Bool)
+        -> (Int, Int, Int)?
+    {
+        if counts.0 == 4, counts.1 <= 2, counts.2 <= 2 { return values }
+        guard counts.2 == 4, counts.0 <= 2, counts.1 <= 2 else { return nil }
+        let monthFirst = (values.2, values.0, values.1)
+        let dayFirst = (values.2, values.1, values.0)
         if dotted { return dayFirst }
 
         // Use the configured order unless only the other reading is a real date.
@@ -96,6 +100,11 @@ extension Normalizer {
         if !Self.isCalendarDate(preferred) && Self.isCalendarDate(other) { return other }
         return preferred
     }
+
+    static let invalidDate = DropReason(
+        .invalidDate,
+        "db is not a possible date of birth; expected a date such as 1997-02-16 "
+            + "between 1900 and today")
 
     private static let monthNames = [
         "january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -112,20 +121,40 @@ extension Normalizer {
     static func isCalendarDate(_ date: (Int, Int, Int)) -> Bool {
         let (year, month, day) = date
         guard (1...12).contains(month), day >= 1 else { return false }
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        return day <= lengths[month - 1]
+        switch month {
+        case 2:
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+            return day <= (leap ? 29 : 28)
+        case 4, 6, 9, 11:
+            return day <= 30
+        default:
+            return day <= 31
+        }
     }
 
-    private func isPossibleBirthDate(year: Int, month: Int, day: Int) -> Bool {
+    func isPossibleBirthDate(year: Int, month: Int, day: Int) -> Bool {
         guard year >= 1900, Self.isCalendarDate((year, month, day)) else { return false }
-        // gmtime_r rather than a Calendar: building a Calendar per value cost more than the
-        // rest of the normalization put together.
-        var seconds = time_t((today ?? Date()).timeIntervalSince1970)
-        var now = tm()
-        gmtime_r(&seconds, &now)
-        let todayValue =
-            (Int(now.tm_year) + 1900) * 10_000 + (Int(now.tm_mon) + 1) * 100 + Int(now.tm_mday)
-        return year * 10_000 + month * 100 + day <= todayValue
+        let (todayYear, todayMonth, todayDay) = Self.civilDate(
+            secondsSince1970: (today ?? Date()).timeIntervalSince1970)
+        return year * 10_000 + month * 100 + day
+            <= todayYear * 10_000 + todayMonth * 100 + todayDay
+    }
+
+    /// The UTC calendar date of an instant, by arithmetic on the day count (the proleptic
+    /// Gregorian "civil from days" conversion), because a Calendar, or even `gmtime_r`, per
+    /// value cost more than the rest of the date rules.
+    static func civilDate(secondsSince1970 seconds: Double) -> (Int, Int, Int) {
+        let days = Int((seconds / 86_400).rounded(.down))
+        let shifted = days + 719_468  // days from 0000-03-01, so leap days end each year
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra =
+            (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let marchMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * marchMonth + 2) / 5 + 1
+        let month = marchMonth < 10 ? marchMonth + 3 : marchMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (year, month, day)
     }
 }

@@ -7,11 +7,13 @@ extension Normalizer {
     /// `foo(.bar)@baz.com/` into `foo.bar@baz.com`): editing an address can make it someone
     /// else's, so a malformed one is dropped instead.
     static func normalizeEmail(_ trimmed: String) -> Result<String, DropReason> {
-        let invalid = DropReason(
-            .invalidEmail, "em is not an email address; expected name@domain.tld")
+        let invalid = invalidEmail
         // Most addresses are ASCII: checked byte by byte, without grapheme breaking.
         if let ascii = asciiLowercased(trimmed) {
-            return isValidASCIIEmail(Array(ascii.utf8)) ? .success(ascii) : .failure(invalid)
+            let valid = Array(ascii.utf8).withUnsafeBufferPointer {
+                isValidEmail($0, LatinScalarTable.shared)
+            }
+            return valid ? .success(ascii) : .failure(invalid)
         }
         let email = trimmed.lowercased()
         guard let at = email.lastIndex(of: "@") else { return .failure(invalid) }
@@ -20,6 +22,9 @@ extension Normalizer {
         guard isValidLocalPart(local), isValidDomain(domain) else { return .failure(invalid) }
         return .success(email)
     }
+
+    static let invalidEmail = DropReason(
+        .invalidEmail, "em is not an email address; expected name@domain.tld")
 
     private static let atomSymbols = Set("!#$%&'*+/=?^_`{|}~-")
 
@@ -47,14 +52,37 @@ extension Normalizer {
         return !tld.allSatisfy(\.isNumber)
     }
 
-    /// The same rules as the general path, on lowercase ASCII bytes.
-    private static func isValidASCIIEmail(_ bytes: [UInt8]) -> Bool {
+    /// The same rules as the general path, on the UTF-8 of lowercase text made of scalars
+    /// below U+0300 (see ``LatinScalarTable``), without allocating.
+    static func isValidEmail(_ bytes: UnsafeBufferPointer<UInt8>, _ table: LatinScalarTable)
+        -> Bool
+    {
         guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
-        let local = bytes[..<at]
-        let domain = bytes[(at + 1)...]
-        func isAlphanumeric(_ byte: UInt8) -> Bool {
-            (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+        let local = UnsafeBufferPointer(rebasing: bytes[..<at])
+        let domain = UnsafeBufferPointer(rebasing: bytes[(at + 1)...])
+        let dot = UInt8(ascii: ".")
+        let hyphen = UInt8(ascii: "-")
+
+        // Letters and digits, ASCII or not, one scalar at a time.
+        func eachScalar(
+            _ part: UnsafeBufferPointer<UInt8>, _ body: (UInt8, LatinScalarTable.Flags) -> Bool
+        ) -> Bool {
+            var index = 0
+            while index < part.count {
+                let lead = part[index]
+                if lead < 0x80 {
+                    index += 1
+                    guard body(lead, asciiClass(lead)) else { return false }
+                } else {
+                    guard lead >= 0xC2, lead < 0xCC, index + 1 < part.count else { return false }
+                    let scalar = (Int(lead & 0x1F) << 6) | Int(part[index + 1] & 0x3F)
+                    index += 2
+                    guard body(0x80, table.flags[scalar]) else { return false }
+                }
+            }
+            return true
         }
+        let alphanumeric: LatinScalarTable.Flags = [.letter, .number]
 
         // The local part: quoted, or dot-separated atoms.
         guard !local.isEmpty, local.count <= 64 else { return false }
@@ -62,29 +90,59 @@ extension Normalizer {
         if local.count >= 2, local.first == quote, local.last == quote {
             if local.dropFirst().dropLast().contains(quote) { return false }
         } else {
-            let dot = UInt8(ascii: ".")
             guard local.first != dot, local.last != dot else { return false }
             var previous: UInt8 = 0
-            for byte in local {
-                if byte == dot && previous == dot { return false }
-                guard byte == dot || isAlphanumeric(byte) || asciiAtomSymbols.contains(byte)
-                else { return false }
-                previous = byte
+            let valid = eachScalar(local) { byte, flags in
+                defer { previous = byte }
+                if byte == dot { return previous != dot }
+                return !flags.isDisjoint(with: alphanumeric) || isAtomSymbol(byte)
             }
+            guard valid else { return false }
         }
 
-        // The domain: labels of letters, digits and inner hyphens; a TLD not all digits.
+        // The domain: at least two labels of letters, digits and inner hyphens, and a TLD that
+        // is not all digits.
         guard domain.count <= 253 else { return false }
-        let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard labels.count >= 2 else { return false }
-        let hyphen = UInt8(ascii: "-")
-        for label in labels {
-            guard !label.isEmpty, label.first != hyphen, label.last != hyphen,
-                label.allSatisfy({ $0 == hyphen || isAlphanumeric($0) })
-            else { return false }
+        var labels = 0
+        var labelStart = 0
+        var lastLabelAllNumbers = true
+        for index in 0...domain.count where index == domain.count || domain[index] == dot {
+            let label = UnsafeBufferPointer(rebasing: domain[labelStart..<index])
+            guard !label.isEmpty, label.first != hyphen, label.last != hyphen else {
+                return false
+            }
+            var allNumbers = true
+            let valid = eachScalar(label) { byte, flags in
+                if !flags.contains(.number) { allNumbers = false }
+                return byte == hyphen || !flags.isDisjoint(with: alphanumeric)
+            }
+            guard valid else { return false }
+            labels += 1
+            lastLabelAllNumbers = allNumbers
+            labelStart = index + 1
         }
-        return !(labels.last?.allSatisfy { (0x30...0x39).contains($0) } ?? true)
+        return labels >= 2 && !lastLabelAllNumbers
     }
 
-    private static let asciiAtomSymbols = Set("!#$%&'*+/=?^_`{|}~-".utf8)
+    /// The flags an email check needs for an ASCII byte.
+    private static func asciiClass(_ byte: UInt8) -> LatinScalarTable.Flags {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): .letter
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): .number
+        default: []
+        }
+    }
+
+    private static func isAtomSymbol(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"),
+            UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+            UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "?"), UInt8(ascii: "^"),
+            UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"),
+            UInt8(ascii: "}"), UInt8(ascii: "~"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
 }

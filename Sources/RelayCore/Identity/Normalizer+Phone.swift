@@ -18,23 +18,15 @@ extension Normalizer {
     /// follow Meta's advice store numbers.
     func normalizePhone(_ trimmed: String) -> Result<String, DropReason> {
         var digits = Substring(String(trimmed.unicodeScalars.filter { ("0"..."9").contains($0) }))
-        guard !digits.isEmpty else {
-            return .failure(DropReason(.invalidPhone, "ph has no digits"))
-        }
+        guard !digits.isEmpty else { return .failure(Self.noDigits) }
 
         if trimmed.hasPrefix("+") || digits.hasPrefix("00") {
             return Self.international(digits)
         }
 
         // National: the default country's rules decide.
-        guard let code = CallingCodes.code(forRegion: defaultCountry),
-            let rule = CallingCodes.rules[code]
-        else {
-            return .failure(
-                DropReason(
-                    .invalidPhone,
-                    "the default country for phone numbers has no calling code; "
-                        + "configure an ISO 3166-1 alpha-2 code"))
+        guard let code = defaultCallingCode, let rule = CallingCodes.rules[code] else {
+            return .failure(Self.noDefaultCallingCode)
         }
         let codeDigits = String(code)
         if code == 1 {
@@ -54,9 +46,7 @@ extension Normalizer {
 
     /// Validates digits that start with a calling code (after any `00`) and removes a trunk 0.
     static func international<S: StringProtocol>(_ raw: S) -> Result<String, DropReason> {
-        let invalid = DropReason(
-            .invalidPhone,
-            "ph is not a possible phone number; expected a country code and national number")
+        let invalid = impossiblePhone
         var digits = Substring(raw)
         while digits.hasPrefix("0") { digits = digits.dropFirst() }
         guard let (code, rule, national) = CallingCodes.split(digits) else {
@@ -71,4 +61,15 @@ extension Normalizer {
         guard lengthOK, total <= CallingCodes.maxDigits else { return .failure(invalid) }
         return .success(String(code) + number)
     }
+
+    static let noDigits = DropReason(.invalidPhone, "ph has no digits")
+
+    static let noDefaultCallingCode = DropReason(
+        .invalidPhone,
+        "the default country for phone numbers has no calling code; "
+            + "configure an ISO 3166-1 alpha-2 code")
+
+    static let impossiblePhone = DropReason(
+        .invalidPhone,
+        "ph is not a possible phone number; expected a country code and national number")
 }

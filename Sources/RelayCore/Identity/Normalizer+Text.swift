@@ -55,7 +55,12 @@ extension Normalizer {
 
     /// `country`: an ISO 3166-1 alpha-2 code, from a code, alpha-3 code, name or alias.
     static func normalizeCountry(_ raw: String) -> Result<String, DropReason> {
-        if let alpha2 = CountryTable.alpha2(for: raw) { return .success(alpha2) }
+        normalizeCountry(folded: CountryTable.foldedKey(raw))
+    }
+
+    /// `country` from an already folded key (``CountryTable/foldedKey(_:)``).
+    static func normalizeCountry(folded: String) -> Result<String, DropReason> {
+        if let alpha2 = CountryTable.alpha2(folded: folded) { return .success(alpha2) }
         return .failure(
             DropReason(
                 .unknownCountry,
@@ -68,7 +73,11 @@ extension Normalizer {
     /// Anything else is dropped rather than guessed: a wrong gender hash lowers match quality
     /// more than a missing one.
     static func normalizeGender(_ raw: String) -> Result<String, DropReason> {
-        let key = CountryTable.foldedKey(raw)
+        normalizeGender(folded: CountryTable.foldedKey(raw))
+    }
+
+    /// `ge` from an already folded key.
+    static func normalizeGender(folded key: String) -> Result<String, DropReason> {
         if femaleSpellings.contains(key) { return .success("f") }
         if maleSpellings.contains(key) { return .success("m") }
         return .failure(

@@ -21,7 +21,11 @@ public struct Normalizer: Sendable {
 
     /// The lowercase ISO 3166-1 alpha-2 region whose calling code a national phone number
     /// gets. Meta requires the country code even when all data is from one country.
-    public var defaultCountry: String
+    public var defaultCountry: String {
+        didSet { defaultCallingCode = CallingCodes.code(forRegion: defaultCountry) }
+    }
+    /// The calling code of ``defaultCountry``, looked up once rather than per number.
+    private(set) var defaultCallingCode: Int?
     /// Whether `external_id` is hashed. Meta recommends it; whichever is chosen must be the same
     /// on every path (and on the Pixel), or deduplication and matching break.
     public var hashesExternalID: Bool
@@ -37,6 +41,7 @@ public struct Normalizer: Sendable {
         slashedDateOrder: DateOrder = .monthFirst, today: Date? = nil
     ) {
         self.defaultCountry = defaultCountry.lowercased()
+        self.defaultCallingCode = CallingCodes.code(forRegion: defaultCountry)
         self.hashesExternalID = hashesExternalID
         self.slashedDateOrder = slashedDateOrder
         self.today = today
@@ -49,6 +54,22 @@ public struct Normalizer: Sendable {
     /// hashing it again would send a hash nobody matches. MD5-shaped values are not treated as
     /// hashes, because Meta accepts only SHA-256.
     public func normalize(_ field: CustomerField, _ raw: String) -> NormalizationResult {
+        let fast = withFastNormalized(field, raw) { bytes, alreadyHashed in
+            let value = String(decoding: bytes, as: UTF8.self)
+            return alreadyHashed ? NormalizationResult.alreadyHashed(value) : .value(value)
+        }
+        switch fast {
+        case .success(let result): return result
+        case .failure(let reason): return .dropped(reason: reason)
+        case nil: return normalizeWithStrings(field, raw)
+        }
+    }
+
+    /// The reference implementation of ``normalize(_:_:)``, on Strings and Unicode scalars.
+    ///
+    /// It decides every value the byte path (``withFastNormalized(_:_:_:)``) leaves alone, and
+    /// the tests hold the byte path to it.
+    func normalizeWithStrings(_ field: CustomerField, _ raw: String) -> NormalizationResult {
         let trimmed = Self.trimmed(raw)
         guard !trimmed.isEmpty else { return .dropped(reason: .empty(field)) }
         if Crypto.looksLikeSHA256(trimmed) { return .alreadyHashed(trimmed.lowercased()) }
@@ -82,10 +103,17 @@ public struct Normalizer: Sendable {
     /// Always hashes, `external_id` included; ``wireValue(_:_:)`` is what honours
     /// ``hashesExternalID``.
     public func hash(_ field: CustomerField, _ raw: String) -> Result<String, DropReason> {
-        switch normalize(field, raw) {
-        case .value(let value): .success(Crypto.sha256Hex(value))
-        case .alreadyHashed(let hash): .success(hash)
-        case .dropped(let reason): .failure(reason)
+        // The common case hashes straight from the byte path's buffer, with no String between.
+        let fast = withFastNormalized(field, raw) { bytes, alreadyHashed in
+            if alreadyHashed { return String(decoding: bytes, as: UTF8.self) }
+            return ShortValueHashes.hash(of: bytes) ?? Crypto.sha256Hex(bytes)
+        }
+        if let fast { return fast }
+
+        switch normalizeWithStrings(field, raw) {
+        case .value(let value): return .success(Crypto.sha256Hex(value))
+        case .alreadyHashed(let hash): return .success(hash)
+        case .dropped(let reason): return .failure(reason)
         }
     }
 
