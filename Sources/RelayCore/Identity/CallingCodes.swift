@@ -25,6 +25,15 @@ public enum CallingCodes {
         byRegion[region.lowercased()]
     }
 
+    /// The rule for a calling code, from a flat table indexed by the code: the byte path asks
+    /// up to three times per number, and a dictionary lookup cost more than the digits' work.
+    public static func rule(forCode code: Int) -> Rule? {
+        guard code >= 0, code < 1000 else { return nil }
+        return rulesByCode[code]
+    }
+
+    private static let rulesByCode: [Rule?] = (0..<1000).map { rules[$0] }
+
     /// Splits digits that start with a calling code into the code and the rest.
     ///
     /// Calling codes form a prefix code (no code is a prefix of another), so the first match

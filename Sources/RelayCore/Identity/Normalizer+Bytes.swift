@@ -249,8 +249,9 @@ extension Normalizer {
         into out: UnsafeMutableBufferPointer<UInt8>
     ) -> FastResult {
         guard let folded = foldedKey(value, table) else { return .unsupported }
-        if let code = RegionTable.byName[folded] { return .value(count: copy(code, into: out)) }
-        if RegionTable.codes.contains(folded) { return .value(count: copy(folded, into: out)) }
+        if let code = RegionTable.code(folded: folded) {
+            return .value(count: copy(code, into: out))
+        }
         return fastText(value, .name, table, into: out)
     }
 
@@ -306,6 +307,14 @@ extension Normalizer {
         var index = 0
         var count = 0
         while index < value.count {
+            // ASCII, nearly every address, needs no table.
+            let byte = value[index]
+            if byte < 0x80 {
+                out[count] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+                index += 1
+                count += 1
+                continue
+            }
             let scalar = nextScalar(value, &index)
             guard scalar != uncovered else { return .unsupported }
             guard table.flags[Int(scalar)].contains(.supported) else { return .unsupported }
@@ -346,7 +355,7 @@ extension Normalizer {
         }
 
         // National: the default country's rules decide.
-        guard let code = defaultCallingCode, let rule = CallingCodes.rules[code] else {
+        guard let code = defaultCallingCode, let rule = CallingCodes.rule(forCode: code) else {
             return .dropped(Self.noDefaultCallingCode)
         }
         if code == 1 {
@@ -394,7 +403,7 @@ extension Normalizer {
         var code = 0
         for length in 1...3 where count - start > length {
             code = code * 10 + Int(out[start + length - 1] - UInt8(ascii: "0"))
-            if let rule = CallingCodes.rules[code] {
+            if let rule = CallingCodes.rule(forCode: code) {
                 split = (code, rule, length)
                 break
             }
@@ -532,13 +541,8 @@ extension Normalizer {
         return .value(count: 8)
     }
 
-    /// ``month(named:)`` for a word in the buffer; every month name is short enough to be a
-    /// String with no allocation.
     private static func month(named text: UnsafeBufferPointer<UInt8>, _ word: DatePart) -> Int? {
-        let name = String(
-            decoding: UnsafeBufferPointer(rebasing: text[word.start..<(word.start + word.count)]),
-            as: UTF8.self)
-        return month(named: name)
+        month(named: UnsafeBufferPointer(rebasing: text[word.start..<(word.start + word.count)]))
     }
 
     private static func isOrdinalSuffix(_ text: UnsafeBufferPointer<UInt8>, _ part: DatePart)

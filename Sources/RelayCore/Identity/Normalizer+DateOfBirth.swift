@@ -113,10 +113,20 @@ extension Normalizer {
 
     /// 1–12 for an English month name or an abbreviation of at least three letters.
     static func month(named word: String) -> Int? {
-        guard word.count >= 3 else { return nil }
-        if word == "sept" { return 9 }
-        return monthNames.firstIndex { $0.hasPrefix(word) }.map { $0 + 1 }
+        var word = word
+        return word.withUTF8(month(named:))
     }
+
+    /// ``month(named:)`` on the word's UTF-8 bytes, compared byte by byte.
+    static func month(named word: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard word.count >= 3 else { return nil }
+        if word.elementsEqual("sept".utf8) { return 9 }
+        return monthNameBytes.firstIndex { name in
+            name.count >= word.count && name.prefix(word.count).elementsEqual(word)
+        }.map { $0 + 1 }
+    }
+
+    private static let monthNameBytes = monthNames.map { Array($0.utf8) }
 
     static func isCalendarDate(_ date: (Int, Int, Int)) -> Bool {
         let (year, month, day) = date
@@ -134,8 +144,9 @@ extension Normalizer {
 
     func isPossibleBirthDate(year: Int, month: Int, day: Int) -> Bool {
         guard year >= 1900, Self.isCalendarDate((year, month, day)) else { return false }
-        let (todayYear, todayMonth, todayDay) = Self.civilDate(
-            secondsSince1970: (today ?? Date()).timeIntervalSince1970)
+        // time() rather than Date(): this runs for every date of birth.
+        let now = today?.timeIntervalSince1970 ?? Double(time(nil))
+        let (todayYear, todayMonth, todayDay) = Self.civilDate(secondsSince1970: now)
         return year * 10_000 + month * 100 + day
             <= todayYear * 10_000 + todayMonth * 100 + todayDay
     }

@@ -63,25 +63,6 @@ extension Normalizer {
         let dot = UInt8(ascii: ".")
         let hyphen = UInt8(ascii: "-")
 
-        // Letters and digits, ASCII or not, one scalar at a time.
-        func eachScalar(
-            _ part: UnsafeBufferPointer<UInt8>, _ body: (UInt8, LatinScalarTable.Flags) -> Bool
-        ) -> Bool {
-            var index = 0
-            while index < part.count {
-                let lead = part[index]
-                if lead < 0x80 {
-                    index += 1
-                    guard body(lead, asciiClass(lead)) else { return false }
-                } else {
-                    guard lead >= 0xC2, lead < 0xCC, index + 1 < part.count else { return false }
-                    let scalar = (Int(lead & 0x1F) << 6) | Int(part[index + 1] & 0x3F)
-                    index += 2
-                    guard body(0x80, table.flags[scalar]) else { return false }
-                }
-            }
-            return true
-        }
         let alphanumeric: LatinScalarTable.Flags = [.letter, .number]
 
         // The local part: quoted, or dot-separated atoms.
@@ -92,12 +73,18 @@ extension Normalizer {
         } else {
             guard local.first != dot, local.last != dot else { return false }
             var previous: UInt8 = 0
-            let valid = eachScalar(local) { byte, flags in
-                defer { previous = byte }
-                if byte == dot { return previous != dot }
-                return !flags.isDisjoint(with: alphanumeric) || isAtomSymbol(byte)
+            var index = 0
+            while index < local.count {
+                guard let (byte, flags) = emailScalar(local, &index, table) else { return false }
+                if byte == dot {
+                    guard previous != dot else { return false }
+                } else {
+                    guard !flags.isDisjoint(with: alphanumeric) || isAtomSymbol(byte) else {
+                        return false
+                    }
+                }
+                previous = byte
             }
-            guard valid else { return false }
         }
 
         // The domain: at least two labels of letters, digits and inner hyphens, and a TLD that
@@ -106,22 +93,42 @@ extension Normalizer {
         var labels = 0
         var labelStart = 0
         var lastLabelAllNumbers = true
-        for index in 0...domain.count where index == domain.count || domain[index] == dot {
-            let label = UnsafeBufferPointer(rebasing: domain[labelStart..<index])
+        for end in 0...domain.count where end == domain.count || domain[end] == dot {
+            let label = UnsafeBufferPointer(rebasing: domain[labelStart..<end])
             guard !label.isEmpty, label.first != hyphen, label.last != hyphen else {
                 return false
             }
             var allNumbers = true
-            let valid = eachScalar(label) { byte, flags in
+            var index = 0
+            while index < label.count {
+                guard let (byte, flags) = emailScalar(label, &index, table) else { return false }
                 if !flags.contains(.number) { allNumbers = false }
-                return byte == hyphen || !flags.isDisjoint(with: alphanumeric)
+                guard byte == hyphen || !flags.isDisjoint(with: alphanumeric) else {
+                    return false
+                }
             }
-            guard valid else { return false }
             labels += 1
             lastLabelAllNumbers = allNumbers
-            labelStart = index + 1
+            labelStart = end + 1
         }
         return labels >= 2 && !lastLabelAllNumbers
+    }
+
+    /// The scalar at `index` as the checks see it: an ASCII byte and its class, or 0x80 and
+    /// the table's flags for a scalar below U+0300; nil for anything else.
+    @inline(__always)
+    private static func emailScalar(
+        _ part: UnsafeBufferPointer<UInt8>, _ index: inout Int, _ table: LatinScalarTable
+    ) -> (UInt8, LatinScalarTable.Flags)? {
+        let lead = part[index]
+        if lead < 0x80 {
+            index += 1
+            return (lead, asciiClass(lead))
+        }
+        guard lead >= 0xC2, lead < 0xCC, index + 1 < part.count else { return nil }
+        let scalar = (Int(lead & 0x1F) << 6) | Int(part[index + 1] & 0x3F)
+        index += 2
+        return (0x80, table.flags[scalar])
     }
 
     /// The flags an email check needs for an ASCII byte.

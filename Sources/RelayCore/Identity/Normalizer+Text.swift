@@ -32,8 +32,7 @@ extension Normalizer {
     /// distinctive, and two-letter codes pass through unchanged either way.
     static func normalizeState(_ raw: String) -> String {
         let folded = CountryTable.foldedKey(raw)
-        if let code = RegionTable.byName[folded] { return code }
-        if RegionTable.codes.contains(folded) { return folded }
+        if let code = RegionTable.code(folded: folded) { return code }
         return keep(lowercasedNFC(raw)) {
             isLetterOrMark($0) || $0.properties.numericType != nil
         }
@@ -78,11 +77,16 @@ extension Normalizer {
 
     /// `ge` from an already folded key.
     static func normalizeGender(folded key: String) -> Result<String, DropReason> {
-        if femaleSpellings.contains(key) { return .success("f") }
-        if maleSpellings.contains(key) { return .success("m") }
+        if let letter = genderBySpelling[key] { return .success(letter) }
         return .failure(
             DropReason(.unknownGender, "ge is not a recognised spelling of female or male"))
     }
+
+    /// Both lists in one table, so a value costs one lookup.
+    private static let genderBySpelling: [String: String] =
+        Dictionary(
+            uniqueKeysWithValues: femaleSpellings.map { ($0, "f") }
+                + maleSpellings.map { ($0, "m") })
 
     /// Folded (lowercase, no diacritics, letters only) spellings of female.
     static let femaleSpellings: Set<String> = [

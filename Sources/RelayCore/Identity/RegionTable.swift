@@ -8,6 +8,15 @@ enum RegionTable {
     /// Every code in the table, so a code that is already right passes through.
     static let codes: Set<String> = Set(byName.values)
 
+    /// The code for a folded name or code, in one lookup.
+    static func code(folded key: String) -> String? {
+        nameOrCode[key]
+    }
+
+    /// Names and codes together; no code is also a folded name.
+    private static let nameOrCode: [String: String] = byName.merging(
+        codes.map { ($0, $0) }, uniquingKeysWith: { name, _ in name })
+
     /// Names folded to lowercase letters only (`New York` → `newyork`) → code.
     static let byName: [String: String] = [
         "alabama": "al",
