@@ -4,10 +4,17 @@ import Foundation
 // the README's Performance section records what they printed.
 //
 //   swift run -c release capi-relay-bench normalize [--records N] [--rounds N] [--python PATH]
+//   swift run -c release capi-relay-bench ingest [--events N] [--connections N] [--rate R]
+//                                                [--relay PATH] [--nginx PATH]
 
 let allArguments = Array(CommandLine.arguments.dropFirst())
 guard let name = allArguments.first else {
-    print("usage: capi-relay-bench normalize [--records N] [--rounds N] [--python PATH]")
+    print(
+        """
+        usage: capi-relay-bench normalize [--records N] [--rounds N] [--python PATH]
+               capi-relay-bench ingest [--events N] [--connections N] [--rate R] \
+                                       [--relay PATH] [--nginx PATH]
+        """)
     exit(64)
 }
 
@@ -30,7 +37,24 @@ case "normalize":
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         exit(1)
     }
+case "ingest":
+    // The relay built beside this benchmark, unless told otherwise.
+    let besideUs = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("capi-relay").path
+    let benchmark = IngestBenchmark(
+        relayBinary: option("--relay") ?? besideUs,
+        events: Int(option("--events") ?? "") ?? 50_000,
+        connections: Int(option("--connections") ?? "") ?? 16,
+        offeredRate: Double(option("--rate") ?? "") ?? 5_000,
+        nginx: option("--nginx"))
+    do {
+        try benchmark.run()
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        exit(1)
+    }
 default:
-    FileHandle.standardError.write(Data("unknown benchmark '\(name)'; try: normalize\n".utf8))
+    FileHandle.standardError.write(
+        Data("unknown benchmark '\(name)'; try: normalize, ingest\n".utf8))
     exit(64)
 }

@@ -1,0 +1,267 @@
+import Foundation
+import RelayCore
+
+/// End-to-end ingest: signed, unique Messenger webhooks over loopback HTTP with keep-alive into
+/// `capi-relay serve`, journaling to SQLite and delivering to the sandbox, next to the same
+/// load against a static HTTP server (nginx returning 200) on the same machine.
+struct IngestBenchmark {
+    var relayBinary: String
+    var events: Int
+    var connections: Int
+    var offeredRate: Double
+    var nginx: String?
+
+    static let appSecret = "bench-app-secret"
+    static let pageID = "104857600000001"
+
+    func run() throws {
+        let stack = try BenchStack(relayBinary: relayBinary)
+        defer { stack.stop() }
+        print(
+            "ingest  \(events) webhooks per run, \(connections) connections, journal SQLite "
+                + "(synchronous=FULL), destination the sandbox")
+        print(
+            "  start-up to first accepted webhook  \(String(format: "%.1f", stack.startupMillis)) ms"
+        )
+
+        // Warm up, so the first run does not pay for page faults and JIT-free cold caches.
+        _ = LoadGenerator(port: stack.relayPort, connections: connections, offeredRate: nil)
+            .run(Self.webhooks(count: 2_000, seed: 1))
+
+        let fixed = LoadGenerator(
+            port: stack.relayPort, connections: connections, offeredRate: offeredRate
+        ).run(Self.webhooks(count: min(events, Int(offeredRate * 10)), seed: 2))
+        print("  offered \(Int(offeredRate))/s    \(fixed.summary)")
+
+        let saturated = LoadGenerator(
+            port: stack.relayPort, connections: connections, offeredRate: nil
+        ).run(Self.webhooks(count: events, seed: 3))
+        print("  saturation        \(saturated.summary)")
+
+        // The same, with a feed client reading every record, as an attached console does.
+        let feed = try FeedReader(path: stack.feedPath)
+        let attached = LoadGenerator(
+            port: stack.relayPort, connections: connections, offeredRate: nil
+        ).run(Self.webhooks(count: events, seed: 4))
+        let feedRecords = feed.stop()
+        print("  with a feed client\(attached.summary)")
+        print(
+            String(
+                format:
+                    "    feed delivered %.0f records/s to the client; ingest %.1f%% of the rate without",
+                Double(feedRecords.records) / feedRecords.seconds,
+                100 * attached.rate / saturated.rate))
+        if let rss = stack.relay.peakRSSMiB() {
+            print(String(format: "  peak RSS of serve  %.1f MiB", rss))
+        }
+
+        // The ceiling: a static server on the same machine, the same requests.
+        guard let nginx else {
+            print("  static ceiling    skipped (pass --nginx PATH; apt-get install nginx-light)")
+            return
+        }
+        let server = try StaticServer(nginx: nginx)
+        defer { server.stop() }
+        _ = LoadGenerator(port: server.port, connections: connections, offeredRate: nil)
+            .run(Self.webhooks(count: 2_000, seed: 5))
+        let ceiling = LoadGenerator(port: server.port, connections: connections, offeredRate: nil)
+            .run(Self.webhooks(count: events, seed: 3))
+        print("  nginx ceiling     \(ceiling.summary)")
+        print(
+            String(
+                format: "    relay at %.0f%% of the ceiling", 100 * saturated.rate / ceiling.rate))
+    }
+
+    /// `count` signed webhooks, each a postback from a different person, as whole HTTP requests.
+    static func webhooks(count: Int, seed: Int) -> [[UInt8]] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return (0..<count).map { index in
+            let sender = 7_300_000_000_000_000 + seed * 10_000_000 + index
+            let body = Array(
+                """
+                {"object":"page","entry":[{"id":"\(pageID)","time":\(now),"messaging":[{"sender":{"id":"\(sender)"},"recipient":{"id":"\(pageID)"},"timestamp":\(now),"postback":{"mid":"m_bench-\(seed)-\(index)","title":"Book a call","payload":"BOOK_CALL"}}]}]}
+                """.utf8)
+            let signature = Crypto.hmacSHA256Hex(key: Array(appSecret.utf8), message: body)
+            let head =
+                "POST /webhooks/messenger HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Content-Type: application/json\r\nX-Hub-Signature-256: sha256=\(signature)\r\n"
+                + "Content-Length: \(body.count)\r\n\r\n"
+            return Array(head.utf8) + body
+        }
+    }
+}
+
+/// The sandbox and `capi-relay serve` as child processes, with a config in a temporary
+/// directory: the same shape an operator staging against the sandbox runs.
+final class BenchStack {
+    let directory: URL
+    let sandbox: ChildProcess
+    private(set) var relay: ChildProcess
+    private(set) var relayPort: UInt16 = 0
+    /// Launch to the first webhook answered 200, in milliseconds.
+    private(set) var startupMillis: Double = 0
+    let relayBinary: String
+
+    static let accessToken = "bench-access-token"
+
+    var configPath: String { directory.appendingPathComponent("capi-relay.json").path }
+    var journalPath: String { directory.appendingPathComponent("journal.sqlite").path }
+    var feedPath: String { directory.appendingPathComponent("capi-relay.sock").path }
+
+    let environment = [
+        "CAPI_RELAY_APP_SECRET": IngestBenchmark.appSecret,
+        "CAPI_RELAY_VERIFY_TOKEN": "bench-verify-token",
+        "CAPI_RELAY_ACCESS_TOKEN": BenchStack.accessToken,
+    ]
+
+    init(relayBinary: String, directory existing: URL? = nil) throws {
+        self.relayBinary = relayBinary
+        directory =
+            existing
+            ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("capi-relay-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+
+        sandbox = try ChildProcess(
+            relayBinary,
+            [
+                "sandbox", "--listen", "127.0.0.1:0", "--record",
+                directory.appendingPathComponent("sandbox.jsonl").path,
+            ],
+            environment: environment)
+        let sandboxPort = try sandbox.waitForPort("sandbox listening")
+
+        let journalPath = directory.appendingPathComponent("journal.sqlite").path
+        let config = """
+            // Written by capi-relay-bench.
+            {
+              "listen": "127.0.0.1:0",
+              "journal": "\(journalPath)",
+              "pages": [{ "page_id": "\(IngestBenchmark.pageID)", "dataset": "880000000000001" }],
+              "capi": { "graph_url": "http://127.0.0.1:\(sandboxPort)", "timeout_seconds": 5 },
+              "rules": [{ "name": "book-call", "when": { "postback": "BOOK_CALL" }, "event": "Schedule" }]
+            }
+            """
+        relay = sandbox  // replaced by startRelay()
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try startRelay()
+    }
+
+    /// Starts `serve` and times it to the first accepted webhook.
+    func startRelay() throws {
+        relay = try ChildProcess(
+            relayBinary, ["serve", "--config", configPath], environment: environment)
+        relayPort = try relay.waitForPort("relay listening")
+        let probe = IngestBenchmark.webhooks(
+            count: 1, seed: Int(relay.launchedAt % 1_000_000) + 900)
+        while true {
+            let report = LoadGenerator(port: relayPort, connections: 1, offeredRate: nil).run(probe)
+            if report.succeeded == 1 { break }
+            guard relay.process.isRunning else {
+                throw BenchmarkError("serve exited:\n\(relay.stderr)")
+            }
+        }
+        startupMillis = Double(DispatchTime.now().uptimeNanoseconds - relay.launchedAt) / 1e6
+    }
+
+    func stop() {
+        relay.stop()
+        sandbox.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// nginx answering 200 to everything, on a loopback port, one worker: the static ceiling.
+final class StaticServer {
+    let process: ChildProcess
+    let port: UInt16
+    let directory: URL
+
+    init(nginx: String) throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("capi-relay-bench-nginx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        port = UInt16.random(in: 20_000...40_000)
+        let config = """
+            worker_processes 1;
+            daemon off;
+            pid \(directory.path)/nginx.pid;
+            error_log stderr notice;
+            events { worker_connections 1024; }
+            http {
+              access_log off;
+              client_body_temp_path \(directory.path);
+              keepalive_requests 10000000;
+              server {
+                listen 127.0.0.1:\(port);
+                location / { return 200 "ok"; }
+              }
+            }
+            """
+        let path = directory.appendingPathComponent("nginx.conf").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        process = try ChildProcess(nginx, ["-c", path, "-p", directory.path, "-e", "stderr"])
+        try process.waitForLog("start worker process")
+    }
+
+    func stop() {
+        process.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// A feed client that reads every line the relay sends, counting them, as a console would.
+final class FeedReader: @unchecked Sendable {
+    private let socket: Int32
+    private let lock = NSLock()
+    private var records = 0  // guarded by lock
+    private var stopped = false  // guarded by lock
+    private let done = DispatchSemaphore(value: 0)
+    private let start = DispatchTime.now().uptimeNanoseconds
+
+    init(path: String) throws {
+        socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(socket)
+            throw BenchmarkError("cannot connect to the feed at \(path): errno \(errno)")
+        }
+        let thread = Thread { [self] in readAll() }
+        thread.start()
+    }
+
+    private func readAll() {
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(socket, $0.baseAddress!, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            let lines = buffer[0..<count].reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+            let stop = lock.withLock {
+                records += lines
+                return stopped
+            }
+            if stop { break }
+        }
+        done.signal()
+    }
+
+    /// Stops reading; returns the lines read and the seconds it read for.
+    func stop() -> (records: Int, seconds: Double) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        lock.withLock { stopped = true }
+        shutdown(socket, Int32(SHUT_RDWR))
+        done.wait()
+        close(socket)
+        return (lock.withLock { records }, seconds)
+    }
+}
