@@ -100,6 +100,11 @@ enum JournalSchema {
         ) WITHOUT ROWID;
         ALTER TABLE conversions ADD COLUMN consent_dropped TEXT;
         """,
+        // Version 3: pixel echoes, one row per (event_id, event_name) the browser pixel was
+        // seen to fire, for pixel coverage in `qa`.
+        """
+        CREATE TABLE pixel_echoes(event_id TEXT NOT NULL, event_name TEXT NOT NULL, seen_at_ms INTEGER NOT NULL, PRIMARY KEY (event_id, event_name));
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }
