@@ -185,7 +185,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 attempt: DeliveryAttempt(
                     destination: .capi, dataset: dataset, startedAtMillis: started,
                     finishedAtMillis: finished, httpStatus: response.status, response: text,
-                    outcome: "sent", conversionIDs: ids),
+                    outcome: "sent", conversionIDs: ids,
+                    request: String(decoding: body, as: UTF8.self)),
                 changes: ids.map { (conversionID: $0, change: .sent) })
             let answer = GraphResponseSummary(response.body)
             observer(
@@ -210,20 +211,21 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 fresh, dataset: dataset, errorClass: errorClass, reason: reason,
                 retryAfter: retryAfter, started: started, finished: finished,
                 status: response.status,
-                response: String(decoding: response.body, as: UTF8.self), graphError: graphError)
+                response: String(decoding: response.body, as: UTF8.self),
+                request: String(decoding: body, as: UTF8.self), graphError: graphError)
 
         case .failure(let failure):
             fail(
                 fresh, dataset: dataset, errorClass: .transient, reason: failure.message,
                 retryAfter: nil, started: started, finished: finished, status: nil,
-                response: failure.message)
+                response: failure.message, request: String(decoding: body, as: UTF8.self))
         }
     }
 
     private func fail(
         _ items: [PendingConversion], dataset: String, errorClass: GraphError.Class,
         reason: String, retryAfter: Double?, started: Int64, finished: Int64, status: Int?,
-        response: String, graphError: GraphError? = nil
+        response: String, request: String, graphError: GraphError? = nil
     ) {
         var changes: [(conversionID: Int64, change: DeliveryStateChange)] = []
         var retrying = 0
@@ -250,7 +252,7 @@ public final class CAPIDispatcher: @unchecked Sendable {
             attempt: DeliveryAttempt(
                 destination: .capi, dataset: dataset, startedAtMillis: started,
                 finishedAtMillis: finished, httpStatus: status, response: response,
-                outcome: outcome, conversionIDs: items.map(\.conversionID)),
+                outcome: outcome, conversionIDs: items.map(\.conversionID), request: request),
             changes: changes)
 
         let nextRetry = changes.compactMap { change -> Int64? in

@@ -141,8 +141,9 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                 result = .notConversion(reason: reason)
             case .conversion(var conversion):
                 conversion.referral = try firstReferral(of: item.signal, in: database)
-                let decision = configuration.consent.decide(
-                    for: try profile(of: item.signal, in: database))
+                let profile = try profile(of: item.signal, in: database)
+                let decision = configuration.consent.decide(for: profile)
+                conversion.consent = profile.consent
                 conversion.userData = decision.userData.isEmpty ? nil : decision.userData
                 conversion.optOut = decision.optOut ? true : nil
                 conversion.limitedDataUse = configuration.limitedDataUse.flags(
@@ -317,6 +318,30 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         ).run()
     }
 
+    // MARK: Pixel echoes
+
+    /// Records that the browser pixel fired `eventName` with `eventID`; a repeat keeps the
+    /// first sighting. `qa` compares these with the server's conversions (pixel coverage).
+    /// - Parameter seenAtMillis: epoch milliseconds.
+    public func recordPixelEcho(
+        eventID: String, eventName: String, seenAtMillis: Int64
+    ) throws(JournalError) {
+        do {
+            try writer.submitAndWait { database in
+                try database.statement(
+                    """
+                    INSERT INTO pixel_echoes (event_id, event_name, seen_at_ms) VALUES (?, ?, ?)
+                    ON CONFLICT (event_id, event_name) DO NOTHING
+                    """
+                ).bind(.text(eventID), .text(eventName), .int(seenAtMillis)).run()
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(.commitFailed, "cannot record pixel echo \(eventID): \(error)")
+        }
+    }
+
     // MARK: Delivery state
 
     public func due(
@@ -381,14 +406,14 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         try database.statement(
             """
             INSERT INTO attempts (destination, dataset, started_at_ms, finished_at_ms,
-                http_status, outcome, response, event_count)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                http_status, outcome, response, event_count, request)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ).bind(
             .text(attempt.destination.rawValue), .optionalText(attempt.dataset),
             .int(attempt.startedAtMillis), .int(attempt.finishedAtMillis),
             .optionalInt(attempt.httpStatus), .text(attempt.outcome), .text(attempt.response),
-            .int(Int64(attempt.conversionIDs.count))
+            .int(Int64(attempt.conversionIDs.count)), .optionalText(attempt.request)
         ).run()
         let attemptID = database.lastInsertRowID
         let link = try database.statement(
