@@ -114,20 +114,27 @@ public final class CAPIDispatcher: @unchecked Sendable {
         }
         guard !pending.isEmpty else { return false }
 
-        // Group per dataset, keeping the journal's order inside each.
-        var order: [String] = []
-        var byDataset: [String: [PendingConversion]] = [:]
+        // Group per dataset, keeping the journal's order inside each. A replayed event marked
+        // with its own test_event_code, a request-level field, goes in a batch of its own.
+        struct BatchKey: Hashable {
+            var dataset: String
+            var testEventCode: String?
+        }
+        var order: [BatchKey] = []
+        var byKey: [BatchKey: [PendingConversion]] = [:]
         for item in pending {
-            if byDataset[item.conversion.dataset] == nil { order.append(item.conversion.dataset) }
-            byDataset[item.conversion.dataset, default: []].append(item)
+            let key = BatchKey(
+                dataset: item.conversion.dataset, testEventCode: item.conversion.testEventCode)
+            if byKey[key] == nil { order.append(key) }
+            byKey[key, default: []].append(item)
         }
 
         var sentFullBatch = false
-        for dataset in order {
-            let items = byDataset[dataset] ?? []
+        for key in order {
+            let items = byKey[key] ?? []
             for start in stride(from: 0, to: items.count, by: destination.maxBatchSize) {
                 let chunk = Array(items[start..<min(start + destination.maxBatchSize, items.count)])
-                deliver(chunk, dataset: dataset)
+                deliver(chunk, dataset: key.dataset)
                 sentFullBatch = sentFullBatch || chunk.count == destination.maxBatchSize
             }
         }
@@ -167,7 +174,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
             return
         }
         let body = CAPIEventEncoder.batch(
-            fresh.map(\.conversion), testEventCode: destination.testEventCode,
+            fresh.map(\.conversion),
+            testEventCode: fresh.first?.conversion.testEventCode ?? destination.testEventCode,
             partnerAgent: destination.partnerAgent
         ).serialized()
 

@@ -174,6 +174,8 @@ public struct JournalCounters: Sendable, Equatable, Codable {
     public var capiSent: Int = 0
     public var capiExpired: Int = 0
     public var capiFailed: Int = 0
+    /// Journaled in shadow mode: never sent to Meta.
+    public var capiShadow: Int = 0
     public var crmPending: Int = 0
     public var crmSent: Int = 0
     public var crmFailed: Int = 0
