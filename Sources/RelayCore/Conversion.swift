@@ -23,6 +23,12 @@ public struct Conversion: Sendable, Equatable, Codable {
     /// True when the person opted out: Meta then uses the event for attribution only.
     public var optOut: Bool?
     public var limitedDataUse: LimitedDataUse?
+    /// The person's consent when the conversion was journaled; set by the journal, nil only
+    /// for conversions journaled before it was kept (which `qa` reports).
+    public var consent: ConsentState?
+    /// Sent as the request's `test_event_code` instead of the config's: set only for webhooks
+    /// a QA replay marked, on a relay that accepts the mark. Never part of the dedupe key.
+    public var testEventCode: String?
 
     public init(
         eventID: String, eventIDSupplied: Bool = false, eventName: String, dataset: String,

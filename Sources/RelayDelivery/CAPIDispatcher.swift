@@ -114,20 +114,27 @@ public final class CAPIDispatcher: @unchecked Sendable {
         }
         guard !pending.isEmpty else { return false }
 
-        // Group per dataset, keeping the journal's order inside each.
-        var order: [String] = []
-        var byDataset: [String: [PendingConversion]] = [:]
+        // Group per dataset, keeping the journal's order inside each. A replayed event marked
+        // with its own test_event_code, a request-level field, goes in a batch of its own.
+        struct BatchKey: Hashable {
+            var dataset: String
+            var testEventCode: String?
+        }
+        var order: [BatchKey] = []
+        var byKey: [BatchKey: [PendingConversion]] = [:]
         for item in pending {
-            if byDataset[item.conversion.dataset] == nil { order.append(item.conversion.dataset) }
-            byDataset[item.conversion.dataset, default: []].append(item)
+            let key = BatchKey(
+                dataset: item.conversion.dataset, testEventCode: item.conversion.testEventCode)
+            if byKey[key] == nil { order.append(key) }
+            byKey[key, default: []].append(item)
         }
 
         var sentFullBatch = false
-        for dataset in order {
-            let items = byDataset[dataset] ?? []
+        for key in order {
+            let items = byKey[key] ?? []
             for start in stride(from: 0, to: items.count, by: destination.maxBatchSize) {
                 let chunk = Array(items[start..<min(start + destination.maxBatchSize, items.count)])
-                deliver(chunk, dataset: dataset)
+                deliver(chunk, dataset: key.dataset)
                 sentFullBatch = sentFullBatch || chunk.count == destination.maxBatchSize
             }
         }
@@ -167,7 +174,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
             return
         }
         let body = CAPIEventEncoder.batch(
-            fresh.map(\.conversion), testEventCode: destination.testEventCode,
+            fresh.map(\.conversion),
+            testEventCode: fresh.first?.conversion.testEventCode ?? destination.testEventCode,
             partnerAgent: destination.partnerAgent
         ).serialized()
 
@@ -185,7 +193,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 attempt: DeliveryAttempt(
                     destination: .capi, dataset: dataset, startedAtMillis: started,
                     finishedAtMillis: finished, httpStatus: response.status, response: text,
-                    outcome: "sent", conversionIDs: ids),
+                    outcome: "sent", conversionIDs: ids,
+                    request: String(decoding: body, as: UTF8.self)),
                 changes: ids.map { (conversionID: $0, change: .sent) })
             let answer = GraphResponseSummary(response.body)
             observer(
@@ -210,20 +219,21 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 fresh, dataset: dataset, errorClass: errorClass, reason: reason,
                 retryAfter: retryAfter, started: started, finished: finished,
                 status: response.status,
-                response: String(decoding: response.body, as: UTF8.self), graphError: graphError)
+                response: String(decoding: response.body, as: UTF8.self),
+                request: String(decoding: body, as: UTF8.self), graphError: graphError)
 
         case .failure(let failure):
             fail(
                 fresh, dataset: dataset, errorClass: .transient, reason: failure.message,
                 retryAfter: nil, started: started, finished: finished, status: nil,
-                response: failure.message)
+                response: failure.message, request: String(decoding: body, as: UTF8.self))
         }
     }
 
     private func fail(
         _ items: [PendingConversion], dataset: String, errorClass: GraphError.Class,
         reason: String, retryAfter: Double?, started: Int64, finished: Int64, status: Int?,
-        response: String, graphError: GraphError? = nil
+        response: String, request: String, graphError: GraphError? = nil
     ) {
         var changes: [(conversionID: Int64, change: DeliveryStateChange)] = []
         var retrying = 0
@@ -250,7 +260,7 @@ public final class CAPIDispatcher: @unchecked Sendable {
             attempt: DeliveryAttempt(
                 destination: .capi, dataset: dataset, startedAtMillis: started,
                 finishedAtMillis: finished, httpStatus: status, response: response,
-                outcome: outcome, conversionIDs: items.map(\.conversionID)),
+                outcome: outcome, conversionIDs: items.map(\.conversionID), request: request),
             changes: changes)
 
         let nextRetry = changes.compactMap { change -> Int64? in

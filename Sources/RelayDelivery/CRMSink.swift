@@ -147,7 +147,8 @@ public final class CRMSink: @unchecked Sendable {
                 attempt: DeliveryAttempt(
                     destination: .crm, dataset: item.conversion.dataset, startedAtMillis: started,
                     finishedAtMillis: finished, httpStatus: status, response: response,
-                    outcome: outcome, conversionIDs: [item.conversionID]),
+                    outcome: outcome, conversionIDs: [item.conversionID],
+                    request: String(decoding: body, as: UTF8.self)),
                 changes: [(item.conversionID, change)], destination: .crm)
         } catch {
             logger.error("cannot record delivery", [("destination", "crm"), ("error", "\(error)")])

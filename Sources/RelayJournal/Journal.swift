@@ -111,12 +111,16 @@ public struct DeliveryAttempt: Sendable, Equatable {
     /// `sent`, `retry` or `failed`, for the whole request.
     public var outcome: String
     public var conversionIDs: [Int64]
+    /// The request body as sent (never a credential: those travel in the URL and headers);
+    /// nil for attempts journaled before bodies were kept.
+    public var request: String?
 
     public init(
         destination: Destination, dataset: String?, startedAtMillis: Int64,
         finishedAtMillis: Int64, httpStatus: Int?, response: String, outcome: String,
-        conversionIDs: [Int64]
+        conversionIDs: [Int64], request: String? = nil
     ) {
+        self.request = request
         self.destination = destination
         self.dataset = dataset
         self.startedAtMillis = startedAtMillis
@@ -170,6 +174,8 @@ public struct JournalCounters: Sendable, Equatable, Codable {
     public var capiSent: Int = 0
     public var capiExpired: Int = 0
     public var capiFailed: Int = 0
+    /// Journaled in shadow mode: never sent to Meta.
+    public var capiShadow: Int = 0
     public var crmPending: Int = 0
     public var crmSent: Int = 0
     public var crmFailed: Int = 0

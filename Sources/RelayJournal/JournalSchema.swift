@@ -100,6 +100,17 @@ enum JournalSchema {
         ) WITHOUT ROWID;
         ALTER TABLE conversions ADD COLUMN consent_dropped TEXT;
         """,
+        // Version 3: pixel echoes, one row per (event_id, event_name) the browser pixel was
+        // seen to fire, for pixel coverage in `qa`.
+        """
+        CREATE TABLE pixel_echoes(event_id TEXT NOT NULL, event_name TEXT NOT NULL, seen_at_ms INTEGER NOT NULL, PRIMARY KEY (event_id, event_name));
+        """,
+        // Version 4: the request body of each attempt exactly as sent, so that `qa` checks what
+        // left the relay rather than what it would send now. The access token travels in the
+        // URL and the CRM signature in a header: neither is in a body.
+        """
+        ALTER TABLE attempts ADD COLUMN request TEXT;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

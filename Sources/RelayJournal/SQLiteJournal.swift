@@ -12,6 +12,9 @@ public struct SQLiteJournalConfiguration: Sendable {
     /// What a conversion may carry from its person's profile.
     public var consent: ConsentPolicy
     public var limitedDataUse: LimitedDataUsePolicy
+    /// Shadow mode: conversions are journaled with CAPI state `shadow`, which no dispatcher
+    /// picks up, so nothing reaches Meta and `qa --compare-shadow` can count them.
+    public var shadow: Bool
 
     public static let minimumDedupeWindowSeconds: Int64 = 48 * 3600
     public static let defaultDedupeWindowSeconds: Int64 = 7 * 24 * 3600
@@ -19,8 +22,9 @@ public struct SQLiteJournalConfiguration: Sendable {
     public init(
         dedupeWindowSeconds: Int64 = SQLiteJournalConfiguration.defaultDedupeWindowSeconds,
         crmEnabled: Bool = true, consent: ConsentPolicy = ConsentPolicy(),
-        limitedDataUse: LimitedDataUsePolicy = .never
+        limitedDataUse: LimitedDataUsePolicy = .never, shadow: Bool = false
     ) {
+        self.shadow = shadow
         self.consent = consent
         self.limitedDataUse = limitedDataUse
         self.dedupeWindowSeconds = max(
@@ -89,12 +93,13 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         let box = ReceiptBox()
         let windowMillis = configuration.dedupeWindowSeconds * 1000
         let crmState = configuration.crmEnabled ? "pending" : "disabled"
+        let capiState = configuration.shadow ? "shadow" : "pending"
         let configuration = configuration
         writer.submit(
             { database in
                 box.receipt = try SQLiteJournal.insert(
-                    delivery, into: database, windowMillis: windowMillis, crmState: crmState,
-                    configuration: configuration)
+                    delivery, into: database, windowMillis: windowMillis, capiState: capiState,
+                    crmState: crmState, configuration: configuration)
             },
             done: { error in
                 if let error {
@@ -112,7 +117,7 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
 
     private static func insert(
         _ delivery: InboundDelivery, into database: SQLiteDatabase, windowMillis: Int64,
-        crmState: String, configuration: SQLiteJournalConfiguration
+        capiState: String, crmState: String, configuration: SQLiteJournalConfiguration
     ) throws -> AppendReceipt {
         try database.statement(
             "INSERT INTO deliveries (source, received_at_ms, body) VALUES (?, ?, ?)"
@@ -141,8 +146,9 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                 result = .notConversion(reason: reason)
             case .conversion(var conversion):
                 conversion.referral = try firstReferral(of: item.signal, in: database)
-                let decision = configuration.consent.decide(
-                    for: try profile(of: item.signal, in: database))
+                let profile = try profile(of: item.signal, in: database)
+                let decision = configuration.consent.decide(for: profile)
+                conversion.consent = profile.consent
                 conversion.userData = decision.userData.isEmpty ? nil : decision.userData
                 conversion.optOut = decision.optOut ? true : nil
                 conversion.limitedDataUse = configuration.limitedDataUse.flags(
@@ -159,7 +165,8 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                     conversionID = key.conversionID
                 } else {
                     let id = try insertConversion(
-                        conversion, at: delivery.receivedAtMillis, crmState: crmState,
+                        conversion, at: delivery.receivedAtMillis, capiState: capiState,
+                        crmState: crmState,
                         consentDropped: decision.droppedFields, into: database)
                     result = .conversion(conversionID: id, eventID: conversion.eventID)
                     conversionID = id
@@ -256,7 +263,8 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     }
 
     private static func insertConversion(
-        _ conversion: Conversion, at millis: Int64, crmState: String, consentDropped: [String],
+        _ conversion: Conversion, at millis: Int64, capiState: String, crmState: String,
+        consentDropped: [String],
         into database: SQLiteDatabase
     ) throws -> Int64 {
         let body = String(decoding: try JSONEncoder().encode(conversion), as: UTF8.self)
@@ -265,11 +273,11 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             INSERT INTO conversions (dataset, event_name, event_id, body, event_time,
                 created_at_ms, capi_state, capi_next_at_ms, crm_state, crm_next_at_ms,
                 consent_dropped)
-            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ).bind(
             .text(conversion.dataset), .text(conversion.eventName), .text(conversion.eventID),
-            .text(body), .int(conversion.eventTime), .int(millis), .int(millis),
+            .text(body), .int(conversion.eventTime), .int(millis), .text(capiState), .int(millis),
             .text(crmState), .int(millis),
             consentDropped.isEmpty ? .null : .text(consentDropped.joined(separator: ","))
         ).run()
@@ -315,6 +323,30 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             .int(signal.timestampMillis), .text(outcome), .optionalText(reason),
             conversionID.map(SQLiteValue.int) ?? .null
         ).run()
+    }
+
+    // MARK: Pixel echoes
+
+    /// Records that the browser pixel fired `eventName` with `eventID`; a repeat keeps the
+    /// first sighting. `qa` compares these with the server's conversions (pixel coverage).
+    /// - Parameter seenAtMillis: epoch milliseconds.
+    public func recordPixelEcho(
+        eventID: String, eventName: String, seenAtMillis: Int64
+    ) throws(JournalError) {
+        do {
+            try writer.submitAndWait { database in
+                try database.statement(
+                    """
+                    INSERT INTO pixel_echoes (event_id, event_name, seen_at_ms) VALUES (?, ?, ?)
+                    ON CONFLICT (event_id, event_name) DO NOTHING
+                    """
+                ).bind(.text(eventID), .text(eventName), .int(seenAtMillis)).run()
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(.commitFailed, "cannot record pixel echo \(eventID): \(error)")
+        }
     }
 
     // MARK: Delivery state
@@ -381,14 +413,14 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         try database.statement(
             """
             INSERT INTO attempts (destination, dataset, started_at_ms, finished_at_ms,
-                http_status, outcome, response, event_count)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                http_status, outcome, response, event_count, request)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ).bind(
             .text(attempt.destination.rawValue), .optionalText(attempt.dataset),
             .int(attempt.startedAtMillis), .int(attempt.finishedAtMillis),
             .optionalInt(attempt.httpStatus), .text(attempt.outcome), .text(attempt.response),
-            .int(Int64(attempt.conversionIDs.count))
+            .int(Int64(attempt.conversionIDs.count)), .optionalText(attempt.request)
         ).run()
         let attemptID = database.lastInsertRowID
         let link = try database.statement(
@@ -476,6 +508,7 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                     case (.capi, "sent"): counters.capiSent = count
                     case (.capi, "expired"): counters.capiExpired = count
                     case (.capi, "failed"): counters.capiFailed = count
+                    case (.capi, "shadow"): counters.capiShadow = count
                     case (.crm, "pending"): counters.crmPending = count
                     case (.crm, "sent"): counters.crmSent = count
                     case (.crm, "failed"), (.crm, "expired"): counters.crmFailed += count

@@ -15,6 +15,10 @@ public enum ExampleConfiguration {
           // A relative path is taken from the directory of this file.
           "journal": "capi-relay.sqlite",
 
+          // "live" sends to Meta. "shadow" journals and reports everything but sends nothing
+          // to Meta (the CRM still gets its posts): compare with the pixel, then go live.
+          "mode": "live",
+
           "http": {
             "max_body_bytes": 1048576,      // larger bodies get 413
             "max_header_bytes": 16384,      // larger headers get 431
@@ -92,6 +96,15 @@ public enum ExampleConfiguration {
           // 1000 = California or 0), or "by_region" with "regions": [{"country": "us",
           // "state": "ca"}].
           "ldu": { "mode": "never" },
+
+          // The QA commands. `reconcile --crm export.csv` reads these columns of the CRM export
+          // and exits 1 above max_mismatches. accept_test_event_code lets `replay
+          // --test-event-code` mark signed webhooks for Meta's Test Events; off in production.
+          "qa": {
+            "crm_columns": { "event_id": "event_id", "record_id": "id", "created_at": "created_at" },
+            "max_mismatches": 0,
+            "accept_test_event_code": false
+          },
 
           // Rules are tried in order; the first match makes the conversion. Payloads may carry
           // parameters after a bar: PURCHASE|value=120.00|currency=USD|event_id=ord-123.

@@ -66,7 +66,8 @@ public final class Relay: @unchecked Sendable {
             configuration: SQLiteJournalConfiguration(
                 dedupeWindowSeconds: Int64(configuration.dedupe.windowHours * 3600),
                 crmEnabled: configuration.crm != nil, consent: consentPolicy,
-                limitedDataUse: configuration.ldu.policy ?? .never))
+                limitedDataUse: configuration.ldu.policy ?? .never,
+                shadow: configuration.isShadow))
 
         feed = FeedHub(
             historyLimit: configuration.feed.history, queueLimit: configuration.feed.clientQueue)
@@ -138,7 +139,13 @@ public final class Relay: @unchecked Sendable {
             feedServer.stop()
             throw error
         }
-        dispatcher.start()
+        // In shadow mode conversions are journaled as `shadow`, which the dispatcher never
+        // picks up; not starting it makes sure that nothing is even tried.
+        if configuration.isShadow {
+            logger.notice("shadow mode: conversions are journaled, nothing is sent to meta")
+        } else {
+            dispatcher.start()
+        }
         crmSink?.start()
         logger.notice(
             "relay listening",
@@ -174,6 +181,16 @@ public final class Relay: @unchecked Sendable {
     public func flush() {
         dispatcher.wake()
         crmSink?.wake()
+    }
+
+    /// The header `capi-relay replay --test-event-code` sets on the webhooks it posts. Honoured
+    /// only with `qa.accept_test_event_code`, and only on a correctly signed webhook.
+    public static let testEventCodeHeader = "X-Capi-Relay-Test-Event-Code"
+
+    /// Events Manager's codes are short runs of letters and digits (`TEST12345`).
+    static func isValidTestEventCode(_ code: String) -> Bool {
+        (1...64).contains(code.count)
+            && code.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
     }
 
     /// Webhooks refused before they reached the journal, by reason.
@@ -229,6 +246,27 @@ public final class Relay: @unchecked Sendable {
             return
         }
 
+        // A QA replay may ask for Meta's Test Events; only a relay configured for it agrees,
+        // and a refusal says so rather than sending what was meant as a test for real.
+        let testEventCode = request.headers[Relay.testEventCodeHeader]
+        if let testEventCode {
+            guard configuration.qa.acceptTestEventCode else {
+                reject("test_event_code", reason: "test event codes are off", request: request)
+                responder.respond(
+                    .text(
+                        400,
+                        "\(Relay.testEventCodeHeader) is not accepted here; set"
+                            + " qa.accept_test_event_code in the relay's config"))
+                return
+            }
+            guard Relay.isValidTestEventCode(testEventCode) else {
+                reject("test_event_code", reason: "malformed test event code", request: request)
+                responder.respond(
+                    .text(400, "\(Relay.testEventCodeHeader) must be 1 to 64 letters or digits"))
+                return
+            }
+        }
+
         let signals: [InboundSignal]
         do {
             signals = try MessengerWebhook.parse(request.body)
@@ -246,11 +284,16 @@ public final class Relay: @unchecked Sendable {
 
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         let delivery = InboundDelivery(
-            source: "messenger", receivedAtMillis: receivedAt, body: journaledBody(request.body, signals: signals),
+            source: "messenger", receivedAtMillis: receivedAt,
+            body: journaledBody(request.body, signals: signals),
             items: signals.map { signal in
-                InboundItem(
-                    signal: signal, outcome: mapper.map(signal),
-                    profileUpdate: profileUpdate(for: signal))
+                var outcome = mapper.map(signal)
+                if let testEventCode, case .conversion(var conversion) = outcome {
+                    conversion.testEventCode = testEventCode
+                    outcome = .conversion(conversion)
+                }
+                return InboundItem(
+                    signal: signal, outcome: outcome, profileUpdate: profileUpdate(for: signal))
             })
         journal.append(delivery) { [logger, self] result in
             switch result {

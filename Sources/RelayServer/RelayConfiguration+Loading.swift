@@ -143,6 +143,17 @@ extension RelayConfiguration {
             problem("ldu.state", "\(ldu.state) is not 1000 (California) or 0 (let Meta geolocate)")
         }
 
+        if ![RelayConfiguration.liveMode, RelayConfiguration.shadowMode].contains(mode) {
+            problem("mode", "'\(mode)' is not live or shadow")
+        }
+        if qa.maxMismatches < 0 { problem("qa.max_mismatches", "must be 0 or more") }
+        for (key, name) in [
+            ("event_id", qa.crmColumns.eventID), ("record_id", qa.crmColumns.recordID),
+            ("created_at", qa.crmColumns.createdAt),
+        ] where name.isEmpty {
+            problem("qa.crm_columns.\(key)", "must name a column")
+        }
+
         if rules.isEmpty {
             problem("rules", "no rules: nothing would become a conversion")
         }
@@ -223,6 +234,8 @@ extension RelayConfiguration {
             "ldu.regions[]": ["country", "state"],
             "rules[]": MappingRule.configKeys,
             "rules[].when": MappingRule.Conditions.configKeys,
+            "qa": QA.CodingKeys.allCases.map(\.rawValue),
+            "qa.crm_columns": CRMColumns.CodingKeys.allCases.map(\.rawValue),
         ]
 
         var errors: [ConfigError] = []

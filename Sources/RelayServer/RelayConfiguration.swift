@@ -22,6 +22,53 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     public var consent: Consent = Consent()
     public var ldu: LDU = LDU()
     public var rules: [MappingRule] = []
+    /// `live` sends to Meta; `shadow` journals and reports everything and sends nothing to Meta
+    /// (the CRM still gets its posts), to compare with the pixel before going live.
+    public var mode: String = RelayConfiguration.liveMode
+    public var qa: QA = QA()
+
+    public static let liveMode = "live"
+    public static let shadowMode = "shadow"
+
+    /// Whether the config asks for shadow mode.
+    public var isShadow: Bool { mode == RelayConfiguration.shadowMode }
+
+    /// Settings of the QA commands (`reconcile`, `qa`, `replay`).
+    public struct QA: Sendable, Equatable, Codable {
+        /// Column names of the CRM export `reconcile` reads.
+        public var crmColumns: CRMColumns = CRMColumns()
+        /// `reconcile` exits 1 when it finds more mismatches than this.
+        public var maxMismatches: Int = 0
+        /// Honour `X-Capi-Relay-Test-Event-Code` on signed webhooks, so that `replay
+        /// --test-event-code` reaches Meta's Test Events; off, such a webhook is refused.
+        public var acceptTestEventCode: Bool = false
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case crmColumns = "crm_columns"
+            case maxMismatches = "max_mismatches"
+            case acceptTestEventCode = "accept_test_event_code"
+        }
+    }
+
+    /// Which columns of a CRM export hold what; names compare without regard to case.
+    public struct CRMColumns: Sendable, Equatable, Codable {
+        public var eventID = "event_id"
+        /// The CRM's own record id, quoted in reports.
+        public var recordID = "id"
+        /// When the record was created; rows before `--since` are left out. Optional in the
+        /// file: without the column every row is compared.
+        public var createdAt = "created_at"
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case eventID = "event_id"
+            case recordID = "record_id"
+            case createdAt = "created_at"
+        }
+    }
 
     /// Which signals grant or revoke consent, which fields need it, and what happens without.
     public struct Consent: Sendable, Equatable, Codable {
@@ -200,6 +247,7 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu, rules
+        case mode, qa
     }
 }
 
@@ -219,6 +267,29 @@ extension RelayConfiguration {
         consent = try c.decodeIfPresent(Consent.self, forKey: .consent) ?? consent
         ldu = try c.decodeIfPresent(LDU.self, forKey: .ldu) ?? ldu
         rules = try c.decodeIfPresent([MappingRule].self, forKey: .rules) ?? rules
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
+        qa = try c.decodeIfPresent(QA.self, forKey: .qa) ?? qa
+    }
+}
+
+extension RelayConfiguration.QA {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        crmColumns =
+            try c.decodeIfPresent(RelayConfiguration.CRMColumns.self, forKey: .crmColumns)
+            ?? crmColumns
+        maxMismatches = try c.decodeIfPresent(Int.self, forKey: .maxMismatches) ?? maxMismatches
+        acceptTestEventCode =
+            try c.decodeIfPresent(Bool.self, forKey: .acceptTestEventCode) ?? acceptTestEventCode
+    }
+}
+
+extension RelayConfiguration.CRMColumns {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        eventID = try c.decodeIfPresent(String.self, forKey: .eventID) ?? eventID
+        recordID = try c.decodeIfPresent(String.self, forKey: .recordID) ?? recordID
+        createdAt = try c.decodeIfPresent(String.self, forKey: .createdAt) ?? createdAt
     }
 }
 

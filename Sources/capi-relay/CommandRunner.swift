@@ -17,6 +17,11 @@ enum CommandRunner {
             return ExitCode.success.rawValue
         case ["config", "check"]: return checkConfig(command)
         case ["hash"]: return hash(command)
+        case ["qa"]: return qa(command)
+        case ["reconcile"]: return reconcile(command)
+        case ["rules"]: return rules(command)
+        case ["replay"]: return replay(command)
+        case ["journal", "export-bodies"]: return exportBodies(command)
         case ["console"]:
             return ConsoleCommand.run(
                 ConsoleOptions(
@@ -222,13 +227,13 @@ enum CommandRunner {
     // MARK: Helpers
 
     /// Reports a usage error the way the parser does, with the hint to the command's help.
-    private static func usageError(_ command: ParsedCommand, _ message: String) -> Int32 {
+    static func usageError(_ command: ParsedCommand, _ message: String) -> Int32 {
         let name = (["capi-relay"] + command.path).joined(separator: " ")
         fail(message + "\nRun '\(name) --help' for usage.")
         return ExitCode.usage.rawValue
     }
 
-    private static func fail(_ message: String) {
+    static func fail(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 

@@ -15,7 +15,116 @@ enum Commands {
             from environment variables or files named in the config, never from the \
             command line.
             """,
-        subcommands: [serve, sandbox, demo, config, console, hash])
+        subcommands: [
+            serve, sandbox, demo, config, console, hash, qa, reconcile, rules, replay, journal,
+        ])
+
+    // MARK: QA commands
+
+    static let configOption = OptionDeclaration.string(
+        "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+        help: "The config file; its journal path, rules and qa section apply.")
+    static let journalOption = OptionDeclaration.string(
+        "journal", valueName: "FILE",
+        help: "Read this journal instead of the config's (a copy, say); opened read-only.")
+    static let sinceOption = OptionDeclaration.string(
+        "since", valueName: "TIME",
+        help: "Only what was journaled from TIME: 2025-12-01, 2025-12-01T09:00:00Z, unix"
+            + " seconds, or a duration back from now such as 24h or 7d.")
+
+    static let qa = CommandDeclaration(
+        "qa",
+        abstract: "Run the QA checklist on the journal; exit 1 if any check fails.",
+        discussion: """
+            Checks every conversion in the journal, and the request bodies the relay \
+            actually sent: an event_id on each; the same event_id in the CAPI and the CRM \
+            payload; hashed fields that are SHA-256 hex and no raw email; consent-only \
+            fields only with consent; event_time inside Meta's 7 days and not in the future \
+            when sent; event names from the config's rules; a consent state on each. Then \
+            reports pixel coverage and, per event name, the share of conversions carrying \
+            each match key. The journal is opened read-only.
+            """,
+        options: [
+            sinceOption,
+            .flag("json", help: "Print the report as JSON, for CI."),
+            .flag(
+                "compare-shadow",
+                help: "Add shadow against sent counts and match keys, each against the pixel."),
+            configOption, journalOption,
+        ])
+
+    static let reconcile = CommandDeclaration(
+        "reconcile",
+        abstract: "Compare a CRM export (CSV) with the journal, by event_id.",
+        discussion: """
+            Reports the event_ids both hold, those in the CRM but never sent, those sent but \
+            not in the CRM, event_ids on several CRM records, and CRM records without one. \
+            Column names come from qa.crm_columns in the config or the options below. Exits \
+            1 when the mismatches are more than qa.max_mismatches (or --max-mismatches).
+            """,
+        options: [
+            .string("crm", valueName: "FILE", help: "The CRM export: CSV with a header row."),
+            sinceOption,
+            .flag("json", help: "Print the report as JSON, for CI."),
+            .int("max-mismatches", valueName: "N", help: "Exit 1 above N mismatches."),
+            .string("event-id-column", valueName: "NAME", help: "The column holding event_id."),
+            .string("record-id-column", valueName: "NAME", help: "The CRM record id column."),
+            .string("created-at-column", valueName: "NAME", help: "The created-time column."),
+            configOption, journalOption,
+        ])
+
+    static let rules = CommandDeclaration(
+        "rules",
+        abstract: "Print each rule's trigger, CAPI fields and CRM payload, for launch reviews.",
+        options: [
+            .string(
+                "format", valueName: "FORMAT", default: "text", help: "text or markdown."),
+            configOption,
+        ])
+
+    static let replay = CommandDeclaration(
+        "replay",
+        abstract: "Post recorded webhook bodies to a relay again, signed, with progress.",
+        discussion: """
+            FILE holds one webhook body per line, as 'capi-relay journal export-bodies' \
+            writes them. Each is signed with the config's app secret and posted in order; \
+            conversions the relay already has are dedupe hits. With --test-event-code the \
+            relay sends the resulting events with that test_event_code, if its config sets \
+            qa.accept_test_event_code; otherwise it refuses them. Bodies the journal kept \
+            masked carry no message text, so text rules do not match them again.
+            """,
+        options: [
+            .string(
+                "to", valueName: "URL",
+                help: "The webhook URL; http://LISTEN/webhooks/messenger from the config."),
+            .string(
+                "test-event-code", valueName: "CODE",
+                help: "Mark the replayed events for Meta's Test Events with CODE."),
+            configOption,
+        ],
+        arguments: [.required("file", valueName: "FILE", help: "The JSON-lines file of bodies.")])
+
+    static let journal = CommandDeclaration(
+        group: "journal",
+        abstract: "Read what the journal holds.",
+        subcommands: [
+            CommandDeclaration(
+                "export-bodies",
+                abstract: "Print the inbound webhook bodies as JSON lines, for replay.",
+                discussion: """
+                    One compact JSON body per line, oldest first, as the journal keeps them \
+                    (message text masked unless feed.raw_message_text is set). The journal is \
+                    opened read-only.
+                    """,
+                options: [
+                    sinceOption,
+                    .string(
+                        "source", valueName: "SOURCE", default: "messenger",
+                        help: "Only bodies from SOURCE."),
+                    .string("output", short: "o", valueName: "FILE", help: "Write to FILE."),
+                    configOption, journalOption,
+                ])
+        ])
 
     static let serve = CommandDeclaration(
         "serve",

@@ -7,6 +7,8 @@ import Testing
     @Test(arguments: [
         ["--help"], ["serve", "--help"], ["sandbox", "--help"], ["demo", "--help"],
         ["config", "--help"], ["config", "example", "--help"], ["config", "check", "--help"],
+        ["qa", "--help"], ["reconcile", "--help"], ["rules", "--help"], ["replay", "--help"],
+        ["journal", "--help"], ["journal", "export-bodies", "--help"],
     ])
     func everyCommandHasHelp(arguments: [String]) throws {
         let process = try TestProcess(arguments)
