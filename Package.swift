@@ -17,6 +17,12 @@ let package = Package(
         ),
         // epoll, eventfd and peer credentials, which Swift's Glibc module does not expose.
         .systemLibrary(name: "CLinux"),
+        // PostgreSQL's client library, for the shared journal.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "libcrypto",
@@ -34,7 +40,7 @@ let package = Package(
         .target(name: "RelayCore", dependencies: ["COpenSSL"]),
         .target(name: "RelayHTTP", dependencies: ["CLinux"]),
         .target(name: "RelayIngest", dependencies: ["RelayCore"]),
-        .target(name: "RelayJournal", dependencies: ["RelayCore", "CSQLite"]),
+        .target(name: "RelayJournal", dependencies: ["RelayCore", "CSQLite", "CLibPQ"]),
         .target(name: "RelayDelivery", dependencies: ["RelayCore", "RelayJournal"]),
         .target(name: "RelayFeed", dependencies: ["RelayCore", "CLinux"]),
         .target(name: "RelaySandbox", dependencies: ["RelayCore", "RelayHTTP"]),
@@ -59,7 +65,7 @@ let package = Package(
         .testTarget(name: "RelayHTTPTests", dependencies: ["RelayHTTP"]),
         .testTarget(
             name: "RelayIngestTests", dependencies: ["RelayIngest"], exclude: ["Fixtures"]),
-        .testTarget(name: "RelayJournalTests", dependencies: ["RelayJournal"]),
+        .testTarget(name: "RelayJournalTests", dependencies: ["RelayJournal", "RelayTestSupport"]),
         .testTarget(name: "RelayDeliveryTests", dependencies: ["RelayDelivery", "RelayJournal"]),
         .testTarget(name: "RelayFeedTests", dependencies: ["RelayFeed"]),
         .testTarget(name: "RelaySandboxTests", dependencies: ["RelaySandbox"]),
