@@ -100,6 +100,38 @@ enum JournalSchema {
         ) WITHOUT ROWID;
         ALTER TABLE conversions ADD COLUMN consent_dropped TEXT;
         """,
+        // Version 3: the dedupe hierarchy's other keys (source keys; identities with event
+        // times), pixel echoes, and per conversion its source, consent state and the customer
+        // values dropped as invalid (field and reason, never the value).
+        """
+        CREATE TABLE source_keys (
+            dataset TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            source_key TEXT NOT NULL,
+            conversion_id INTEGER NOT NULL,
+            first_seen_ms INTEGER NOT NULL,
+            PRIMARY KEY (dataset, event_name, source_key)
+        ) WITHOUT ROWID;
+        CREATE TABLE identity_keys (
+            dataset TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            identity TEXT NOT NULL,
+            event_time INTEGER NOT NULL,
+            conversion_id INTEGER NOT NULL,
+            PRIMARY KEY (dataset, event_name, identity, event_time, conversion_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX dedupe_keys_event_id ON dedupe_keys (event_id);
+        CREATE TABLE pixel_echoes (
+            event_id TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            seen_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (event_id, event_name)
+        );
+        ALTER TABLE conversions ADD COLUMN source TEXT;
+        ALTER TABLE conversions ADD COLUMN consent TEXT;
+        ALTER TABLE conversions ADD COLUMN consent_source TEXT;
+        ALTER TABLE conversions ADD COLUMN invalid_dropped TEXT;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }
