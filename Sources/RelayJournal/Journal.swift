@@ -268,7 +268,10 @@ public protocol Journal: AnyObject, Sendable {
         -> RequeueResult
 
     /// Records that the browser pixel fired this event; a repeat of the pair changes nothing.
-    func recordPixelEcho(eventID: String, eventName: String, atMillis: Int64) throws(JournalError)
+    /// `completion` runs on the writer thread once committed; it must not block.
+    func recordPixelEcho(
+        eventID: String, eventName: String, atMillis: Int64,
+        completion: @escaping @Sendable (JournalError?) -> Void)
 
     /// Stops the writer after the queued work is committed.
     func close()

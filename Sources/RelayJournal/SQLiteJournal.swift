@@ -838,22 +838,25 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     }
 
     public func recordPixelEcho(
-        eventID: String, eventName: String, atMillis: Int64
-    ) throws(JournalError) {
-        do {
-            try writer.submitAndWait { database in
+        eventID: String, eventName: String, atMillis: Int64,
+        completion: @escaping @Sendable (JournalError?) -> Void
+    ) {
+        writer.submit(
+            { database in
                 try database.statement(
                     """
                     INSERT INTO pixel_echoes (event_id, event_name, seen_at_ms) VALUES (?, ?, ?)
                     ON CONFLICT (event_id, event_name) DO NOTHING
                     """
                 ).bind(.text(eventID), .text(eventName), .int(atMillis)).run()
-            }
-        } catch let error as JournalError {
-            throw error
-        } catch {
-            throw JournalError(.commitFailed, "cannot record the pixel echo: \(error)")
-        }
+            },
+            done: { error in
+                completion(
+                    error.map {
+                        $0 as? JournalError
+                            ?? JournalError(.commitFailed, "cannot record the pixel echo: \($0)")
+                    })
+            })
     }
 
     /// Runs a read on the reader connection.
