@@ -68,7 +68,8 @@ let package = Package(
         .target(name: "RelayTestSupport", path: "Tests/RelayTestSupport"),
         .testTarget(
             name: "RelayServerTests",
-            dependencies: ["RelayServer", "RelaySandbox", "RelayJournal", "RelayTestSupport"]
+            dependencies: ["RelayServer", "RelaySandbox", "RelayJournal", "RelayTestSupport"],
+            exclude: ["Scripts"]
         ),
         .testTarget(
             name: "RelayConsoleTests", dependencies: ["RelayConsole", "RelayCore", "RelayTestSupport"],
