@@ -206,7 +206,16 @@ extension Relay {
             case .success(let receipt):
                 var results: [JSONValue] = []
                 for (index, (result, summary)) in zip(receipt.results, summaries).enumerated() {
-                    results.append(Self.describe(result, index: index, summary: summary))
+                    var described = Self.describe(result, index: index, summary: summary)
+                    // Fields removed for lack of consent, so the sender learns why they are
+                    // missing at Meta: names only.
+                    if let dropped = receipt.consentDropped[index], !dropped.isEmpty,
+                        case .object(var object) = described
+                    {
+                        object["consent_dropped"] = .array(dropped.map(JSONValue.string))
+                        described = .object(object)
+                    }
+                    results.append(described)
                 }
                 respond(results)
                 self.publish(receipt, of: delivery)
