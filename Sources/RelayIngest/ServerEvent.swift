@@ -32,7 +32,8 @@ public struct ServerEvent: Sendable, Equatable {
     /// CAPI's `opt_out`: use the event for attribution only.
     public var optOut: Bool
 
-    /// The identifiers that key the `identity` dedupe rule are enough to tell people apart.
+    /// Whether the event names its person by an identifier the `identity` dedupe rule can
+    /// compare: a page-scoped user id, a hashed email or phone, or an external_id.
     public var hasIdentity: Bool {
         !pageScopedUserID.isEmpty || hashed["em"] != nil || hashed["ph"] != nil
             || hashed["external_id"] != nil
