@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(
             name: "RelayServerTests",
             dependencies: ["RelayServer", "RelaySandbox", "RelayJournal", "RelayTestSupport"],
-            exclude: ["Golden"]
+            exclude: ["Golden", "Scripts"]
         ),
         .testTarget(
             name: "RelayConsoleTests", dependencies: ["RelayConsole", "RelayCore", "RelayTestSupport"],

@@ -3,7 +3,8 @@
 /// Both are built from the stored conversion at send time, never kept as separate copies, so
 /// what `inspect` shows and what was sent cannot drift apart.
 public enum CAPIEventEncoder {
-    /// One event in Meta's business-messaging shape.
+    /// One event: Meta's business-messaging shape for Messenger conversions, or the shape of the
+    /// source's `action_source` (website, chat, system_generated, …) for the others.
     ///
     /// `page_id` and `page_scoped_user_id` go unhashed: Meta documents them as never hashed.
     /// The thread's first referral travels as custom properties, because a business-messaging
@@ -16,21 +17,29 @@ public enum CAPIEventEncoder {
             if let source = referral.source { customData["referral_source"] = .string(source) }
         }
 
-        var userData: [String: JSONValue] = [
-            "page_id": .string(conversion.pageID),
-            "page_scoped_user_id": .string(conversion.pageScopedUserID),
-        ]
+        var userData: [String: JSONValue] = [:]
+        if !conversion.pageID.isEmpty { userData["page_id"] = .string(conversion.pageID) }
+        if !conversion.pageScopedUserID.isEmpty {
+            userData["page_scoped_user_id"] = .string(conversion.pageScopedUserID)
+        }
+        for (key, value) in conversion.unhashedUserData ?? [:] {
+            userData[key] = .string(value)
+        }
         for (key, hashes) in conversion.userData ?? [:] where !hashes.isEmpty {
             userData[key] = .array(hashes.map(JSONValue.string))
         }
+        let actionSource = conversion.actionSource ?? "business_messaging"
         var event: [String: JSONValue] = [
             "event_name": .string(conversion.eventName),
             "event_time": .integer(conversion.eventTime),
             "event_id": .string(conversion.eventID),
-            "action_source": .string("business_messaging"),
-            "messaging_channel": .string(conversion.channel),
+            "action_source": .string(actionSource),
             "user_data": .object(userData),
         ]
+        if actionSource == "business_messaging" {
+            event["messaging_channel"] = .string(conversion.channel)
+        }
+        if let url = conversion.eventSourceURL { event["event_source_url"] = .string(url) }
         if conversion.optOut == true { event["opt_out"] = true }
         if let ldu = conversion.limitedDataUse {
             event["data_processing_options"] = .array(ldu.options.map(JSONValue.string))
@@ -73,6 +82,9 @@ public enum CAPIEventEncoder {
             "rule": .string(conversion.rule),
             "custom_data": .object(conversion.customData),
         ]
+        if let actionSource = conversion.actionSource {
+            payload["action_source"] = .string(actionSource)
+        }
         if let referral = conversion.referral {
             var object: [String: JSONValue] = [:]
             if let ref = referral.ref { object["ref"] = .string(ref) }

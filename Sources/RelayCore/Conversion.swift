@@ -23,11 +23,26 @@ public struct Conversion: Sendable, Equatable, Codable {
     /// True when the person opted out: Meta then uses the event for attribution only.
     public var optOut: Bool?
     public var limitedDataUse: LimitedDataUse?
-    /// The person's consent when the conversion was journaled; set by the journal, nil only
-    /// for conversions journaled before it was kept (which `qa` reports).
+    /// Meta's `action_source`; nil means `business_messaging`, the Messenger path's value, so
+    /// that conversions journaled before other sources existed keep their meaning.
+    public var actionSource: String?
+    /// The page URL, for `website` events.
+    public var eventSourceURL: String?
+    /// `user_data` keys Meta reads unhashed (`client_ip_address`, `client_user_agent`, `fbc`,
+    /// `fbp`), as the source sent them.
+    public var unhashedUserData: [String: String]?
+    /// The person's consent when the conversion was journaled, and where it came from
+    /// (`messenger_optin`, `server_event`, `crm_echo`, `capi_ingest`, or `none`).
     public var consent: ConsentState?
-    /// Sent as the request's `test_event_code` instead of the config's: set only for webhooks
-    /// a QA replay marked, on a relay that accepts the mark. Never part of the dedupe key.
+    public var consentSource: String?
+    /// Customer values left out because they could not be used: field names and reason codes,
+    /// never the values.
+    public var invalidDropped: [InvalidValue]?
+    /// Which ingest path made it: `messenger`, `server_event`, `capi_ingest` or `crm_echo`.
+    public var source: String?
+    /// Sent as the request's `test_event_code` instead of the config's: a code the sender
+    /// asked for, or the mark of a QA replay on a relay that accepts it. Never part of the
+    /// dedupe key.
     public var testEventCode: String?
 
     public init(

@@ -35,4 +35,34 @@ public enum EventID {
         guard (1...200).contains(utf8.count) else { return false }
         return utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
+
+    /// The id `POST /v1/event-ids` mints for a conversion about to happen: the Messenger
+    /// formula with `nonce:` and the caller's nonce as the anchor, so the same page, person,
+    /// event name and nonce always give the same id, whichever relay is asked.
+    public static func mint(
+        eventName: String, pageID: String, pageScopedUserID: String, nonce: String
+    ) -> String {
+        derive(
+            pageID: pageID, pageScopedUserID: pageScopedUserID, eventName: eventName,
+            anchor: "nonce:" + nonce)
+    }
+
+    /// The id of a CRM lifecycle conversion: from the CRM record and the stage only, so that
+    /// every echo of the same stage change gets the same id and deduplicates, even when the
+    /// config later maps the stage to another event name.
+    public static func forCRMStage(recordID: String, stage: String) -> String {
+        let material = ["capi-relay/crm-stage/v1", recordID, stage].joined(separator: "\u{1F}")
+        return derivedPrefix + Crypto.sha256Hex(material).prefix(32)
+    }
+
+    /// The id given to a server event that arrived without one: from its dataset, name and
+    /// canonical content, so that a retry of the very same event deduplicates. The pixel and
+    /// the CRM cannot know it, which is why the response carries a warning.
+    public static func forContent(dataset: String, eventName: String, content: [UInt8]) -> String {
+        let material =
+            Array(
+                ["capi-relay/content/v1", dataset, eventName, ""].joined(separator: "\u{1F}").utf8)
+            + content
+        return derivedPrefix + Crypto.sha256Hex(material).prefix(32)
+    }
 }

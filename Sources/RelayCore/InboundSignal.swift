@@ -50,13 +50,18 @@ public enum SignalKind: String, Sendable, Codable, CaseIterable {
     case delivery
     /// A messaging item of a kind the relay does not know; kept, never a conversion.
     case other
+    /// A canonical server event (`POST /v1/events`) or a CAPI-compatible one; already a
+    /// conversion or a rejection when it reaches the journal, never matched by rules.
+    case serverEvent = "server_event"
+    /// A CRM echo or lifecycle change (`POST /webhooks/crm`).
+    case crmEcho = "crm_echo"
 
     /// Whether rules ever look at this kind. Echoes, reads and deliveries are the page's own
     /// activity or receipts, not something the person did.
     public var canConvert: Bool {
         switch self {
         case .message, .quickReply, .postback, .referral, .optin: true
-        case .echo, .read, .delivery, .other: false
+        case .echo, .read, .delivery, .other, .serverEvent, .crmEcho: false
         }
     }
 }

@@ -114,34 +114,35 @@ public final class CAPIDispatcher: @unchecked Sendable {
         }
         guard !pending.isEmpty else { return false }
 
-        // Group per dataset, keeping the journal's order inside each. A replayed event marked
-        // with its own test_event_code, a request-level field, goes in a batch of its own.
-        struct BatchKey: Hashable {
+        // Group per dataset and test_event_code (a request carries one of each), keeping the
+        // journal's order inside each.
+        struct Group: Hashable {
             var dataset: String
             var testEventCode: String?
         }
-        var order: [BatchKey] = []
-        var byKey: [BatchKey: [PendingConversion]] = [:]
+        var order: [Group] = []
+        var byGroup: [Group: [PendingConversion]] = [:]
         for item in pending {
-            let key = BatchKey(
-                dataset: item.conversion.dataset, testEventCode: item.conversion.testEventCode)
-            if byKey[key] == nil { order.append(key) }
-            byKey[key, default: []].append(item)
+            let group = Group(
+                dataset: item.conversion.dataset,
+                testEventCode: item.conversion.testEventCode ?? destination.testEventCode)
+            if byGroup[group] == nil { order.append(group) }
+            byGroup[group, default: []].append(item)
         }
 
         var sentFullBatch = false
-        for key in order {
-            let items = byKey[key] ?? []
+        for group in order {
+            let items = byGroup[group] ?? []
             for start in stride(from: 0, to: items.count, by: destination.maxBatchSize) {
                 let chunk = Array(items[start..<min(start + destination.maxBatchSize, items.count)])
-                deliver(chunk, dataset: key.dataset)
+                deliver(chunk, dataset: group.dataset, testEventCode: group.testEventCode)
                 sentFullBatch = sentFullBatch || chunk.count == destination.maxBatchSize
             }
         }
         return sentFullBatch || pending.count == destination.maxBatchSize * 4
     }
 
-    private func deliver(_ items: [PendingConversion], dataset: String) {
+    private func deliver(_ items: [PendingConversion], dataset: String, testEventCode: String?) {
         let now = clock.nowMillis()
 
         // An event past Meta's age limit would sink the whole batch: it leaves the queue as
@@ -174,8 +175,7 @@ public final class CAPIDispatcher: @unchecked Sendable {
             return
         }
         let body = CAPIEventEncoder.batch(
-            fresh.map(\.conversion),
-            testEventCode: fresh.first?.conversion.testEventCode ?? destination.testEventCode,
+            fresh.map(\.conversion), testEventCode: testEventCode,
             partnerAgent: destination.partnerAgent
         ).serialized()
 

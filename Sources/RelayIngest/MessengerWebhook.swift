@@ -39,7 +39,8 @@ public enum MessengerWebhook {
 
         var signals: [InboundSignal] = []
         for entry in payload.entry ?? [] {
-            let items = (entry.messaging ?? []) + (entry.standby ?? [])
+            let items =
+                (entry.messaging ?? []) + (entry.standby ?? [])
                 + (entry.changes ?? []).compactMap(\.value)
             for item in items {
                 signals.append(signal(from: item, pageID: entry.id))

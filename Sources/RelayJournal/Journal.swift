@@ -24,14 +24,53 @@ public struct InboundItem: Sendable {
     public var outcome: MappingOutcome
     /// What the signal changes in the person's profile: consent, hashed identifiers.
     public var profileUpdate: ProfileUpdate
+    /// The source's own key for what happened, for the `source_key` dedupe rule: `mid:` and the
+    /// Messenger message id, or `crm:` with the CRM record and stage.
+    public var sourceKey: String?
+    /// True when the relay minted the event id itself (the source gave neither an event id nor
+    /// a source key): only then may the `identity` rule match it to an earlier conversion.
+    public var dedupeByIdentity: Bool
+    /// An earlier conversion this item refers to by event id (a CRM echo). The item takes its
+    /// person, and for a lifecycle conversion its dataset, from it; an echo without a
+    /// conversion of its own is a dedupe hit on it.
+    public var refersTo: ConversionReference?
 
     public init(
-        signal: InboundSignal, outcome: MappingOutcome, profileUpdate: ProfileUpdate = .init()
+        signal: InboundSignal, outcome: MappingOutcome, profileUpdate: ProfileUpdate = .init(),
+        sourceKey: String? = nil, dedupeByIdentity: Bool = false,
+        refersTo: ConversionReference? = nil
     ) {
         self.signal = signal
         self.outcome = outcome
         self.profileUpdate = profileUpdate
+        self.sourceKey = sourceKey
+        self.dedupeByIdentity = dedupeByIdentity
+        self.refersTo = refersTo
     }
+}
+
+/// An earlier conversion named by its event id (and event name, when the sender knows it).
+public struct ConversionReference: Sendable, Equatable {
+    public var eventID: String
+    public var eventName: String?
+
+    public init(eventID: String, eventName: String? = nil) {
+        self.eventID = eventID
+        self.eventName = eventName
+    }
+}
+
+/// The rules that decide a duplicate, tried in the configured order; the first that matches
+/// is recorded with the hit.
+public enum DedupeRule: String, Sendable, CaseIterable, Codable {
+    /// Same dataset, event_name and event_id inside the window.
+    case eventID = "event_id"
+    /// Same dataset, event_name and source key (Messenger mid, CRM record and stage).
+    case sourceKey = "source_key"
+    /// For events whose id the relay minted: same dataset and event_name, a shared identifier
+    /// (page-scoped user, hashed email or phone, external_id), and event times within the
+    /// identity window.
+    case identity
 }
 
 /// What the journal decided for one item, once committed.
@@ -179,8 +218,20 @@ public struct JournalCounters: Sendable, Equatable, Codable {
     public var crmPending: Int = 0
     public var crmSent: Int = 0
     public var crmFailed: Int = 0
+    /// Distinct (event_id, event_name) pairs the landing-page pixel reported.
+    public var pixelEchoes: Int = 0
+    /// Conversions whose event_id and event_name the pixel also reported: with `capiSent`
+    /// and the other conversions, the measured pixel coverage.
+    public var pixelMatched: Int = 0
+    /// Conversions made (dedupe hits and rejections excluded).
+    public var conversionsMade: Int = 0
 
     public init() {}
+
+    /// The share of conversions the pixel also saw, 0…1; nil before the first conversion.
+    public var pixelCoverage: Double? {
+        conversionsMade == 0 ? nil : Double(pixelMatched) / Double(conversionsMade)
+    }
 }
 
 /// The relay's durable store: what arrived, what it became, and what was sent.
@@ -221,6 +272,12 @@ public protocol Journal: AnyObject, Sendable {
     /// An event already delivered to CAPI is only queued again with `confirm`.
     func requeue(eventID: String, confirm: Bool, nowMillis: Int64) throws(JournalError)
         -> RequeueResult
+
+    /// Records that the browser pixel fired this event; a repeat of the pair changes nothing.
+    /// `completion` runs on the writer thread once committed; it must not block.
+    func recordPixelEcho(
+        eventID: String, eventName: String, atMillis: Int64,
+        completion: @escaping @Sendable (JournalError?) -> Void)
 
     /// Stops the writer after the queued work is committed.
     func close()

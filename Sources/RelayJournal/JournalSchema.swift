@@ -103,13 +103,44 @@ enum JournalSchema {
         // Version 3: pixel echoes, one row per (event_id, event_name) the browser pixel was
         // seen to fire, for pixel coverage in `qa`.
         """
-        CREATE TABLE pixel_echoes(event_id TEXT NOT NULL, event_name TEXT NOT NULL, seen_at_ms INTEGER NOT NULL, PRIMARY KEY (event_id, event_name));
+        CREATE TABLE pixel_echoes (
+            event_id TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            seen_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (event_id, event_name)
+        );
         """,
         // Version 4: the request body of each attempt exactly as sent, so that `qa` checks what
         // left the relay rather than what it would send now. The access token travels in the
         // URL and the CRM signature in a header: neither is in a body.
         """
         ALTER TABLE attempts ADD COLUMN request TEXT;
+        """,
+        // Version 5: the dedupe hierarchy's other keys (source keys; identities with event
+        // times), and per conversion its source, consent state and the customer values dropped
+        // as invalid (field and reason, never the value).
+        """
+        CREATE TABLE source_keys (
+            dataset TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            source_key TEXT NOT NULL,
+            conversion_id INTEGER NOT NULL,
+            first_seen_ms INTEGER NOT NULL,
+            PRIMARY KEY (dataset, event_name, source_key)
+        ) WITHOUT ROWID;
+        CREATE TABLE identity_keys (
+            dataset TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            identity TEXT NOT NULL,
+            event_time INTEGER NOT NULL,
+            conversion_id INTEGER NOT NULL,
+            PRIMARY KEY (dataset, event_name, identity, event_time, conversion_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX dedupe_keys_event_id ON dedupe_keys (event_id);
+        ALTER TABLE conversions ADD COLUMN source TEXT;
+        ALTER TABLE conversions ADD COLUMN consent TEXT;
+        ALTER TABLE conversions ADD COLUMN consent_source TEXT;
+        ALTER TABLE conversions ADD COLUMN invalid_dropped TEXT;
         """,
     ]
 

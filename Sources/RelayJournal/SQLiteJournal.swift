@@ -15,6 +15,11 @@ public struct SQLiteJournalConfiguration: Sendable {
     /// Shadow mode: conversions are journaled with CAPI state `shadow`, which no dispatcher
     /// picks up, so nothing reaches Meta and `qa --compare-shadow` can count them.
     public var shadow: Bool
+    /// The dedupe rules in the order they are tried; a rule left out never fires.
+    public var dedupeRules: [DedupeRule]
+    /// How far apart, in seconds of event_time, two events of one identity may be and still be
+    /// one conversion under the `identity` rule.
+    public var identityWindowSeconds: Int64
 
     public static let minimumDedupeWindowSeconds: Int64 = 48 * 3600
     public static let defaultDedupeWindowSeconds: Int64 = 7 * 24 * 3600
@@ -22,9 +27,12 @@ public struct SQLiteJournalConfiguration: Sendable {
     public init(
         dedupeWindowSeconds: Int64 = SQLiteJournalConfiguration.defaultDedupeWindowSeconds,
         crmEnabled: Bool = true, consent: ConsentPolicy = ConsentPolicy(),
-        limitedDataUse: LimitedDataUsePolicy = .never, shadow: Bool = false
+        limitedDataUse: LimitedDataUsePolicy = .never, shadow: Bool = false,
+        dedupeRules: [DedupeRule] = DedupeRule.allCases, identityWindowSeconds: Int64 = 24 * 3600
     ) {
         self.shadow = shadow
+        self.dedupeRules = dedupeRules
+        self.identityWindowSeconds = identityWindowSeconds
         self.consent = consent
         self.limitedDataUse = limitedDataUse
         self.dedupeWindowSeconds = max(
@@ -129,7 +137,10 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         for (position, item) in delivery.items.enumerated() {
             // The profile changes first, so that a consent given in this very signal (an optin
             // that is also a conversion) already applies to it.
-            if !item.profileUpdate.isEmpty {
+            // Only a (page, page-scoped user) keys a profile; a website visitor has none.
+            if !item.profileUpdate.isEmpty && !item.signal.pageID.isEmpty
+                && !item.signal.pageScopedUserID.isEmpty
+            {
                 try updateProfile(of: item.signal, with: item.profileUpdate, in: database)
             }
 
@@ -139,42 +150,10 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                 try rememberReferral(referral, of: item.signal, in: database)
             }
 
-            let result: ItemResult
-            var conversionID: Int64?
-            switch item.outcome {
-            case .notConversion(let reason):
-                result = .notConversion(reason: reason)
-            case .conversion(var conversion):
-                conversion.referral = try firstReferral(of: item.signal, in: database)
-                let profile = try profile(of: item.signal, in: database)
-                let decision = configuration.consent.decide(for: profile)
-                conversion.consent = profile.consent
-                conversion.userData = decision.userData.isEmpty ? nil : decision.userData
-                conversion.optOut = decision.optOut ? true : nil
-                conversion.limitedDataUse = configuration.limitedDataUse.flags(
-                    country: nil, state: nil)
-                let key = try existingKey(for: conversion, in: database)
-                if decision.dropEvent && key == nil {
-                    result = .notConversion(
-                        reason: "consent: not granted, and the policy drops the whole event")
-                    consentDropped[position] = decision.droppedFields
-                } else if let key, key.firstSeenMillis >= delivery.receivedAtMillis - windowMillis {
-                    result = .dedupeHit(
-                        matchedConversionID: key.conversionID, eventID: conversion.eventID,
-                        rule: "event_id")
-                    conversionID = key.conversionID
-                } else {
-                    let id = try insertConversion(
-                        conversion, at: delivery.receivedAtMillis, capiState: capiState,
-                        crmState: crmState,
-                        consentDropped: decision.droppedFields, into: database)
-                    result = .conversion(conversionID: id, eventID: conversion.eventID)
-                    conversionID = id
-                    if !decision.droppedFields.isEmpty {
-                        consentDropped[position] = decision.droppedFields
-                    }
-                }
-            }
+            let (result, conversionID, dropped) = try decide(
+                item, in: delivery, into: database, windowMillis: windowMillis,
+                capiState: capiState, crmState: crmState, configuration: configuration)
+            if let dropped { consentDropped[position] = dropped }
 
             try insertSignal(
                 item.signal, position: position, deliveryID: deliveryID, result: result,
@@ -194,6 +173,243 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         }
         return AppendReceipt(
             deliveryID: deliveryID, results: results, consentDropped: consentDropped)
+    }
+
+    /// What one item becomes: a new conversion, a dedupe hit, or not a conversion (with why).
+    /// Returns the result, the conversion it concerns, and field names removed for consent.
+    private static func decide(
+        _ item: InboundItem, in delivery: InboundDelivery, into database: SQLiteDatabase,
+        windowMillis: Int64, capiState: String, crmState: String,
+        configuration: SQLiteJournalConfiguration
+    ) throws -> (ItemResult, Int64?, [String]?) {
+        // An item that names an earlier conversion (a CRM echo) takes its person from it.
+        var signal = item.signal
+        var referred: (id: Int64, conversion: Conversion)?
+        if let reference = item.refersTo {
+            referred = try conversion(referencedBy: reference, in: database)
+            if let referred, signal.pageScopedUserID.isEmpty {
+                signal.pageID = referred.conversion.pageID
+                signal.pageScopedUserID = referred.conversion.pageScopedUserID
+            }
+        }
+        let hasPerson = !signal.pageID.isEmpty && !signal.pageScopedUserID.isEmpty
+        if hasPerson && !item.profileUpdate.isEmpty && signal != item.signal {
+            try updateProfile(of: signal, with: item.profileUpdate, in: database)
+        }
+
+        guard case .conversion(var conversion) = item.outcome else {
+            if case .notConversion(let reason) = item.outcome {
+                // An echo of a conversion the relay made is a dedupe hit on it: the CRM has
+                // it already, and Meta must not get it twice.
+                if let reference = item.refersTo {
+                    guard let referred else {
+                        return (
+                            .notConversion(
+                                reason: "echo of event_id \(reference.eventID), which the journal"
+                                    + " does not hold; nothing was sent"), nil, nil
+                        )
+                    }
+                    return (
+                        .dedupeHit(
+                            matchedConversionID: referred.id,
+                            eventID: referred.conversion.eventID, rule: DedupeRule.eventID.rawValue
+                        ), referred.id, nil
+                    )
+                }
+                return (.notConversion(reason: reason), nil, nil)
+            }
+            return (.notConversion(reason: "no outcome"), nil, nil)
+        }
+
+        // A lifecycle conversion happens to the person (and in the dataset) of the conversion
+        // it follows, when the sender did not say.
+        if let referred {
+            if conversion.pageScopedUserID.isEmpty {
+                conversion.pageID = referred.conversion.pageID
+                conversion.pageScopedUserID = referred.conversion.pageScopedUserID
+                conversion.channel = referred.conversion.channel
+                conversion.actionSource =
+                    conversion.pageScopedUserID.isEmpty
+                    ? conversion.actionSource : referred.conversion.actionSource
+            }
+            if conversion.dataset.isEmpty { conversion.dataset = referred.conversion.dataset }
+        }
+        guard !conversion.dataset.isEmpty else {
+            return (
+                .notConversion(
+                    reason: "no dataset: the event names none, its page maps to none, and no"
+                        + " earlier conversion of this person gives one"), nil, nil
+            )
+        }
+
+        // The person's profile, or for someone the relay cannot key a profile to, what this
+        // event alone says.
+        let profile =
+            hasPerson
+            ? try self.profile(of: signal, in: database)
+            : ContactProfile().applying(item.profileUpdate)
+        if hasPerson { conversion.referral = try firstReferral(of: signal, in: database) }
+        let decision = configuration.consent.decide(for: profile)
+        conversion.userData = decision.userData.isEmpty ? nil : decision.userData
+        conversion.optOut = decision.optOut || conversion.optOut == true ? true : nil
+        conversion.consent = profile.consent
+        conversion.consentSource = profile.consentSource ?? "none"
+        conversion.limitedDataUse = configuration.limitedDataUse.flags(country: nil, state: nil)
+        conversion.source = conversion.source ?? delivery.source
+
+        let identities = identityKeys(of: conversion)
+        let match = try findMatch(
+            for: conversion, sourceKey: item.sourceKey,
+            identities: item.dedupeByIdentity ? identities : [], at: delivery.receivedAtMillis,
+            windowMillis: windowMillis, configuration: configuration, in: database)
+        if decision.dropEvent && match == nil {
+            return (
+                .notConversion(
+                    reason: "consent: not granted, and the policy drops the whole event"),
+                nil, decision.droppedFields
+            )
+        }
+        if let match {
+            return (
+                .dedupeHit(
+                    matchedConversionID: match.conversionID, eventID: match.eventID,
+                    rule: match.rule.rawValue), match.conversionID, nil
+            )
+        }
+
+        // A CRM does not need to hear of a conversion it reported itself.
+        let id = try insertConversion(
+            conversion, at: delivery.receivedAtMillis, capiState: capiState,
+            crmState: delivery.source == "crm_echo" ? "disabled" : crmState,
+            consentDropped: decision.droppedFields, into: database)
+        try insertKeys(
+            of: conversion, id: id, sourceKey: item.sourceKey, identities: identities,
+            at: delivery.receivedAtMillis, into: database)
+        return (
+            .conversion(conversionID: id, eventID: conversion.eventID), id,
+            decision.droppedFields.isEmpty ? nil : decision.droppedFields
+        )
+    }
+
+    /// The identifiers the `identity` rule compares: the page-scoped user, and the hashed
+    /// email, phone and external_id the conversion carries (after consent).
+    static func identityKeys(of conversion: Conversion) -> [String] {
+        var keys: [String] = []
+        if !conversion.pageID.isEmpty && !conversion.pageScopedUserID.isEmpty {
+            keys.append("psid:\(conversion.pageID):\(conversion.pageScopedUserID)")
+        }
+        for key in ["em", "ph", "external_id"] {
+            for value in conversion.userData?[key] ?? [] { keys.append("\(key):\(value)") }
+        }
+        return keys
+    }
+
+    /// The earlier conversion this one repeats, by the first configured rule that matches.
+    private static func findMatch(
+        for conversion: Conversion, sourceKey: String?, identities: [String], at millis: Int64,
+        windowMillis: Int64, configuration: SQLiteJournalConfiguration,
+        in database: SQLiteDatabase
+    ) throws -> (conversionID: Int64, eventID: String, rule: DedupeRule)? {
+        for rule in configuration.dedupeRules {
+            var found: Int64?
+            switch rule {
+            case .eventID:
+                if let key = try existingKey(for: conversion, in: database),
+                    key.firstSeenMillis >= millis - windowMillis
+                {
+                    found = key.conversionID
+                }
+            case .sourceKey:
+                guard let sourceKey else { continue }
+                let statement = try database.statement(
+                    """
+                    SELECT conversion_id FROM source_keys
+                    WHERE dataset = ? AND event_name = ? AND source_key = ? AND first_seen_ms >= ?
+                    """
+                ).bind(
+                    .text(conversion.dataset), .text(conversion.eventName), .text(sourceKey),
+                    .int(millis - windowMillis))
+                if try statement.step() { found = statement.int(0) }
+            case .identity:
+                let window = configuration.identityWindowSeconds
+                let statement = try database.statement(
+                    """
+                    SELECT conversion_id FROM identity_keys
+                    WHERE dataset = ? AND event_name = ? AND identity = ?
+                        AND event_time BETWEEN ? AND ?
+                    ORDER BY event_time LIMIT 1
+                    """)
+                for identity in identities where found == nil {
+                    statement.reset()
+                    try statement.bind(
+                        .text(conversion.dataset), .text(conversion.eventName), .text(identity),
+                        .int(conversion.eventTime - window), .int(conversion.eventTime + window))
+                    if try statement.step() { found = statement.int(0) }
+                }
+                statement.reset()
+            }
+            if let found {
+                let lookup = try database.statement("SELECT event_id FROM conversions WHERE id = ?")
+                    .bind(.int(found))
+                let eventID =
+                    try lookup.step() ? lookup.text(0) ?? conversion.eventID : conversion.eventID
+                lookup.reset()
+                return (found, eventID, rule)
+            }
+        }
+        return nil
+    }
+
+    /// The newest conversion with this event id (and name, when given).
+    private static func conversion(
+        referencedBy reference: ConversionReference, in database: SQLiteDatabase
+    ) throws -> (id: Int64, conversion: Conversion)? {
+        let statement = try database.statement(
+            """
+            SELECT id, body FROM conversions
+            WHERE event_id = ? AND (? IS NULL OR event_name = ?) ORDER BY id DESC LIMIT 1
+            """
+        ).bind(
+            .text(reference.eventID), .optionalText(reference.eventName),
+            .optionalText(reference.eventName))
+        guard try statement.step() else { return nil }
+        let id = statement.int(0)
+        let body = statement.text(1) ?? ""
+        statement.reset()
+        return (id, try JSONDecoder().decode(Conversion.self, from: Data(body.utf8)))
+    }
+
+    /// The source key and identities of a new conversion, so later copies find it.
+    private static func insertKeys(
+        of conversion: Conversion, id: Int64, sourceKey: String?, identities: [String],
+        at millis: Int64, into database: SQLiteDatabase
+    ) throws {
+        if let sourceKey {
+            try database.statement(
+                """
+                INSERT INTO source_keys (dataset, event_name, source_key, conversion_id,
+                    first_seen_ms)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (dataset, event_name, source_key) DO UPDATE SET
+                    conversion_id = excluded.conversion_id, first_seen_ms = excluded.first_seen_ms
+                """
+            ).bind(
+                .text(conversion.dataset), .text(conversion.eventName), .text(sourceKey),
+                .int(id), .int(millis)
+            ).run()
+        }
+        let insert = try database.statement(
+            """
+            INSERT INTO identity_keys (dataset, event_name, identity, event_time, conversion_id)
+            VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """)
+        for identity in identities {
+            insert.reset()
+            try insert.bind(
+                .text(conversion.dataset), .text(conversion.eventName), .text(identity),
+                .int(conversion.eventTime), .int(id)
+            ).run()
+        }
     }
 
     private static func profile(
@@ -272,14 +488,22 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             """
             INSERT INTO conversions (dataset, event_name, event_id, body, event_time,
                 created_at_ms, capi_state, capi_next_at_ms, crm_state, crm_next_at_ms,
-                consent_dropped)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                consent_dropped, source, consent, consent_source, invalid_dropped)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ).bind(
             .text(conversion.dataset), .text(conversion.eventName), .text(conversion.eventID),
             .text(body), .int(conversion.eventTime), .int(millis), .text(capiState), .int(millis),
             .text(crmState), .int(millis),
-            consentDropped.isEmpty ? .null : .text(consentDropped.joined(separator: ","))
+            consentDropped.isEmpty ? .null : .text(consentDropped.joined(separator: ",")),
+            .optionalText(conversion.source), .optionalText(conversion.consent?.rawValue),
+            .optionalText(conversion.consentSource),
+            .optionalText(
+                (conversion.invalidDropped ?? []).isEmpty
+                    ? nil
+                    : String(
+                        decoding: try JSONEncoder().encode(conversion.invalidDropped), as: UTF8.self
+                    ))
         ).run()
         let id = database.lastInsertRowID
 
@@ -333,20 +557,19 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     public func recordPixelEcho(
         eventID: String, eventName: String, seenAtMillis: Int64
     ) throws(JournalError) {
-        do {
-            try writer.submitAndWait { database in
-                try database.statement(
-                    """
-                    INSERT INTO pixel_echoes (event_id, event_name, seen_at_ms) VALUES (?, ?, ?)
-                    ON CONFLICT (event_id, event_name) DO NOTHING
-                    """
-                ).bind(.text(eventID), .text(eventName), .int(seenAtMillis)).run()
-            }
-        } catch let error as JournalError {
-            throw error
-        } catch {
-            throw JournalError(.commitFailed, "cannot record pixel echo \(eventID): \(error)")
+        let done = DispatchSemaphore(value: 0)
+        let outcome = ErrorBox()
+        recordPixelEcho(eventID: eventID, eventName: eventName, atMillis: seenAtMillis) {
+            outcome.error = $0
+            done.signal()
         }
+        done.wait()
+        if let error = outcome.error { throw error }
+    }
+
+    /// Carries an error out of a writer completion; written before the semaphore is signalled.
+    private final class ErrorBox: @unchecked Sendable {
+        var error: JournalError?
     }
 
     // MARK: Delivery state
@@ -482,6 +705,18 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                     + (SELECT count(*) FROM signals WHERE reason LIKE 'consent:%')
                 """)
             if try drops.step() { counters.consentDrops = Int(drops.int(0)) }
+            let pixel = try database.statement(
+                """
+                SELECT (SELECT count(*) FROM pixel_echoes),
+                    (SELECT count(*) FROM conversions c WHERE EXISTS (SELECT 1 FROM pixel_echoes p
+                        WHERE p.event_id = c.event_id AND p.event_name = c.event_name)),
+                    (SELECT count(*) FROM conversions)
+                """)
+            if try pixel.step() {
+                counters.pixelEchoes = Int(pixel.int(0))
+                counters.pixelMatched = Int(pixel.int(1))
+                counters.conversionsMade = Int(pixel.int(2))
+            }
 
             let signals = try database.statement(
                 "SELECT outcome, count(*) FROM signals GROUP BY outcome")
@@ -631,6 +866,28 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             throw JournalError(.commitFailed, "cannot queue \(eventID) again: \(error)")
         }
         return box.result ?? .unknownEvent
+    }
+
+    public func recordPixelEcho(
+        eventID: String, eventName: String, atMillis: Int64,
+        completion: @escaping @Sendable (JournalError?) -> Void
+    ) {
+        writer.submit(
+            { database in
+                try database.statement(
+                    """
+                    INSERT INTO pixel_echoes (event_id, event_name, seen_at_ms) VALUES (?, ?, ?)
+                    ON CONFLICT (event_id, event_name) DO NOTHING
+                    """
+                ).bind(.text(eventID), .text(eventName), .int(atMillis)).run()
+            },
+            done: { error in
+                completion(
+                    error.map {
+                        $0 as? JournalError
+                            ?? JournalError(.commitFailed, "cannot record the pixel echo: \($0)")
+                    })
+            })
     }
 
     /// Runs a read on the reader connection.

@@ -61,9 +61,17 @@ public enum ExampleConfiguration {
             "timeout_seconds": 5
           },
 
-          // A repeat of (dataset, event_name, event_id) inside the window is a dedupe hit and
-          // is never sent again. Meta does not dedupe business-messaging events itself.
-          "dedupe": { "window_hours": 168 },
+          // Dedupe: each rule is tried in this order and the first that matches is recorded with
+          // the hit. event_id: same dataset, event_name and event_id within window_hours.
+          // source_key: same Messenger mid, or CRM record and stage. identity: for events that
+          // came with neither, the same person (page-scoped user, hashed em or ph, external_id)
+          // and event_name within identity_window_hours. Meta does not dedupe business-messaging
+          // events itself.
+          "dedupe": {
+            "window_hours": 168,
+            "rules": ["event_id", "source_key", "identity"],
+            "identity_window_hours": 24
+          },
 
           // The live feed for `capi-relay console` and `socat - UNIX-CONNECT:…`: a Unix socket,
           // mode 0600, beside the journal unless "socket" says otherwise. The relay's user and
@@ -89,13 +97,50 @@ public enum ExampleConfiguration {
                              "external_id"],
             "without_consent": "drop_fields",   // or "drop_event"
             "capture_from_chat": true,
-            "default_country": "us"             // calling code for national phone numbers
+            "default_country": "us",            // calling code for national phone numbers
+            // Hash external_id, as Meta recommends, on every path alike (the Pixel must agree).
+            "hash_external_id": true
           },
 
           // Limited Data Use: "never", "always" (country 1 = USA or 0 = geolocate; state
           // 1000 = California or 0), or "by_region" with "regions": [{"country": "us",
           // "state": "ca"}].
           "ldu": { "mode": "never" },
+
+          // Canonical server events from a bot, web backend or GTM server container:
+          // POST /v1/events with "Authorization: Bearer <token>", and POST /v1/event-ids to
+          // mint the event_id of a conversion about to happen. "dataset" is for events that
+          // name neither a dataset nor a mapped page.
+          "server_events": {
+            "token": { "env": "CAPI_RELAY_EVENTS_TOKEN" },
+            "dataset": "880000000000001"
+          },
+
+          // Conversions API clients (official SDKs, GTM server tags) pointed at the relay:
+          // POST /{api_version}/{dataset}/events with this access_token (not Meta's). Their
+          // consent is "granted" (they collected it) or "unknown" (the policy above applies).
+          "capi_ingest": {
+            "token": { "env": "CAPI_RELAY_INGEST_TOKEN" },
+            "consent": "granted"
+          },
+
+          // CRM echoes, POST /webhooks/crm, signed like the CRM posts (X-Capi-Relay-
+          // Signature-256). An echo of a sent conversion is a dedupe hit that adds hashed
+          // identifiers to the person's profile; a stage below makes a new conversion whose
+          // event_id comes from the CRM record and the stage.
+          "crm_echo": {
+            "secret": { "env": "CAPI_RELAY_CRM_SECRET" },
+            "record_id_as_external_id": true,
+            "dataset": "880000000000001",
+            "stages": [
+              { "stage": "qualified", "event": "QualifiedLead" },
+              { "stage": "won", "event": "Purchase", "currency": "USD" }
+            ]
+          },
+
+          // The landing page's beacon, POST /v1/pixel-echo: which event_ids the browser pixel
+          // fired, for the pixel coverage on the feed.
+          "pixel_echo": { "allowed_origins": ["*"] },
 
           // The QA commands. `reconcile --crm export.csv` reads these columns of the CRM export
           // and exits 1 above max_mismatches. accept_test_event_code lets `replay

@@ -10,12 +10,15 @@ import RelayJournal
 public final class Relay: @unchecked Sendable {
     public let configuration: RelayConfiguration
     public let journal: SQLiteJournal
-    private let secrets: RelaySecrets
-    private let mapper: ConversionMapper
-    private let consentPolicy: ConsentPolicy
+    let secrets: RelaySecrets
+    let mapper: ConversionMapper
+    let consentPolicy: ConsentPolicy
+    /// The one normalizer of every ingest path, so that a value hashes the same whichever way
+    /// it arrives (external_id included, as the config says).
+    let normalizer: Normalizer
     /// Finds identifiers typed into chats; nil when the config turns it off.
-    private let capture: IdentifierCapture?
-    private let logger: Logger
+    let capture: IdentifierCapture?
+    let logger: Logger
     private let dispatcher: CAPIDispatcher
     private let crmSink: CRMSink?
     private var server: HTTPServer!
@@ -24,10 +27,10 @@ public final class Relay: @unchecked Sendable {
     private let health = DestinationHealth()
     private var feedProvider: RelayFeedProvider!
     private var feedServer: FeedServer!
-    private let rejections = RejectionCounter()
+    let rejections = RejectionCounter()
     /// Guarded by `stateLock`.
-    private var draining = false
-    private let stateLock = NSLock()
+    var draining = false
+    let stateLock = NSLock()
 
     /// Opens the journal and builds every part; nothing listens until `start()`.
     /// - Throws: `ConfigErrors` for rules that cannot compile, `JournalError` for the journal.
@@ -56,10 +59,9 @@ public final class Relay: @unchecked Sendable {
             throw ConfigErrors(
                 file: nil, errors: [ConfigError(path: "consent", message: "\(error)")])
         }
-        capture =
-            consent.captureFromChat
-            ? IdentifierCapture(normalizer: Normalizer(defaultCountry: consent.defaultCountry))
-            : nil
+        normalizer = Normalizer(
+            defaultCountry: consent.defaultCountry, hashesExternalID: consent.hashExternalID)
+        capture = consent.captureFromChat ? IdentifierCapture(normalizer: normalizer) : nil
 
         journal = try SQLiteJournal(
             path: configuration.journal,
@@ -67,7 +69,9 @@ public final class Relay: @unchecked Sendable {
                 dedupeWindowSeconds: Int64(configuration.dedupe.windowHours * 3600),
                 crmEnabled: configuration.crm != nil, consent: consentPolicy,
                 limitedDataUse: configuration.ldu.policy ?? .never,
-                shadow: configuration.isShadow))
+                shadow: configuration.isShadow,
+                dedupeRules: configuration.dedupe.dedupeRules,
+                identityWindowSeconds: Int64(configuration.dedupe.identityWindowHours * 3600)))
 
         feed = FeedHub(
             historyLimit: configuration.feed.history, queueLimit: configuration.feed.clientQueue)
@@ -206,6 +210,16 @@ public final class Relay: @unchecked Sendable {
             verifySubscription(request, responder)
         case ("POST", "/webhooks/messenger"):
             receiveMessenger(request, responder)
+        case ("POST", "/v1/events"):
+            receiveServerEvents(request, responder)
+        case ("POST", "/v1/event-ids"):
+            mintEventID(request, responder)
+        case ("POST", "/webhooks/crm"):
+            receiveCRMEcho(request, responder)
+        case ("POST", "/v1/pixel-echo"), ("OPTIONS", "/v1/pixel-echo"):
+            receivePixelEcho(request, responder)
+        case ("POST", _) where CAPIIngestPath(request.path) != nil:
+            receiveCAPIEvents(request, responder, path: CAPIIngestPath(request.path)!)
         case (_, "/healthz"), (_, "/webhooks/messenger"):
             var response = HTTPResponse.text(405, "method \(request.method) is not allowed here")
             response.headers.add(
@@ -293,7 +307,8 @@ public final class Relay: @unchecked Sendable {
                     outcome = .conversion(conversion)
                 }
                 return InboundItem(
-                    signal: signal, outcome: outcome, profileUpdate: profileUpdate(for: signal))
+                    signal: signal, outcome: outcome, profileUpdate: profileUpdate(for: signal),
+                    sourceKey: signal.mid.flatMap { $0.isEmpty ? nil : "mid:" + $0 })
             })
         journal.append(delivery) { [logger, self] result in
             switch result {
@@ -315,7 +330,10 @@ public final class Relay: @unchecked Sendable {
     /// What a signal tells about its person: a consent given or revoked, and identifiers typed
     /// into the chat (hashed here; the text itself goes no further).
     private func profileUpdate(for signal: InboundSignal) -> ProfileUpdate {
-        var update = ProfileUpdate(consent: consentPolicy.consent(expressedBy: signal))
+        let consent = consentPolicy.consent(expressedBy: signal)
+        var update = ProfileUpdate(
+            consent: consent,
+            consentSource: consent == nil ? nil : "messenger_\(signal.kind.rawValue)")
         if let capture, signal.kind == .message || signal.kind == .quickReply,
             let text = signal.text
         {
@@ -336,7 +354,7 @@ public final class Relay: @unchecked Sendable {
     }
 
     /// Feed records for a committed delivery: `received`, then one per item.
-    private func publish(_ receipt: AppendReceipt, of delivery: InboundDelivery) {
+    func publish(_ receipt: AppendReceipt, of delivery: InboundDelivery) {
         feed.publish(
             .received,
             [
@@ -357,6 +375,13 @@ public final class Relay: @unchecked Sendable {
             case .conversion(_, let eventID):
                 fields["event_id"] = .string(eventID)
                 fields["rule"] = conversion.map { .string($0.rule) } ?? .null
+                fields["source"] = .string(delivery.source)
+                if let dropped = conversion?.invalidDropped, !dropped.isEmpty {
+                    fields["invalid_dropped"] = .array(
+                        dropped.map {
+                            .object(["field": .string($0.field), "reason": .string($0.reason)])
+                        })
+                }
                 feed.publish(.mapped, fields)
                 if let dropped = receipt.consentDropped[position] {
                     feed.publish(
@@ -418,7 +443,7 @@ public final class Relay: @unchecked Sendable {
         }
     }
 
-    private func reject(_ code: String, reason: String, request: HTTPRequest) {
+    func reject(_ code: String, reason: String, request: HTTPRequest) {
         rejections.count(code)
         logger.warning(
             "webhook rejected",

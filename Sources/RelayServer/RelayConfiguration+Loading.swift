@@ -1,5 +1,6 @@
 import Foundation
 import RelayCore
+import RelayJournal
 
 extension RelayConfiguration {
     /// Reads, decodes and checks a config file, reporting every problem at once.
@@ -108,6 +109,51 @@ extension RelayConfiguration {
                     + " window Meta itself applies to pixel and server copies of an event")
         }
 
+        let known = DedupeRule.allCases.map(\.rawValue)
+        for (index, rule) in dedupe.rules.enumerated() where !known.contains(rule) {
+            problem(
+                "dedupe.rules[\(index)]",
+                "'\(rule)' is not a dedupe rule; expected one of \(known.joined(separator: ", "))")
+        }
+        if Set(dedupe.rules).count != dedupe.rules.count {
+            problem("dedupe.rules", "names a rule twice")
+        }
+        if dedupe.identityWindowHours <= 0 || dedupe.identityWindowHours > dedupe.windowHours {
+            problem(
+                "dedupe.identity_window_hours",
+                "\(formatNumber(dedupe.identityWindowHours)) is outside 0…window_hours")
+        }
+        if let dataset = serverEvents?.dataset, !isDigits(dataset) {
+            problem("server_events.dataset", "'\(dataset)' is not a numeric dataset id")
+        }
+        if let dataset = crmEcho?.dataset, !isDigits(dataset) {
+            problem("crm_echo.dataset", "'\(dataset)' is not a numeric dataset id")
+        }
+        if let capiIngest, !["granted", "unknown"].contains(capiIngest.consent) {
+            problem(
+                "capi_ingest.consent", "'\(capiIngest.consent)' is not granted or unknown")
+        }
+        var seenStages: Set<String> = []
+        for (index, stage) in (crmEcho?.stages ?? []).enumerated() {
+            let path = "crm_echo.stages[\(index)]"
+            if stage.stage.isEmpty { problem("\(path).stage", "must not be empty") }
+            if !seenStages.insert(stage.stage.lowercased()).inserted {
+                problem("\(path).stage", "stage '\(stage.stage)' is mapped twice")
+            }
+            if stage.event.isEmpty { problem("\(path).event", "must name an event") }
+            if let currency = stage.currency,
+                currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isLetter })
+            {
+                problem("\(path).currency", "'\(currency)' is not a 3-letter ISO 4217 code")
+            }
+        }
+        for (index, origin) in (pixelEcho?.allowedOrigins ?? []).enumerated()
+        where origin != "*" && !(origin.hasPrefix("https://") || origin.hasPrefix("http://")) {
+            problem(
+                "pixel_echo.allowed_origins[\(index)]",
+                "'\(origin)' is not * or an origin like https://example.com")
+        }
+
         if !(1...100_000).contains(feed.history) {
             problem("feed.history", "\(feed.history) is outside 1…100000")
         }
@@ -192,6 +238,9 @@ extension RelayConfiguration {
             ("capi.access_token", capi.accessToken),
         ]
         if let crm { sources.append(("crm.secret", crm.secret)) }
+        if let serverEvents { sources.append(("server_events.token", serverEvents.token)) }
+        if let capiIngest { sources.append(("capi_ingest.token", capiIngest.token)) }
+        if let crmEcho { sources.append(("crm_echo.secret", crmEcho.secret)) }
         return sources
     }
 
@@ -232,6 +281,14 @@ extension RelayConfiguration {
             "consent.revoke[]": MappingRule.Conditions.configKeys,
             "ldu": LDU.CodingKeys.allCases.map(\.rawValue),
             "ldu.regions[]": ["country", "state"],
+            "server_events": ServerEvents.CodingKeys.allCases.map(\.rawValue),
+            "server_events.token": secret,
+            "capi_ingest": CAPIIngest.CodingKeys.allCases.map(\.rawValue),
+            "capi_ingest.token": secret,
+            "crm_echo": CRMEcho.CodingKeys.allCases.map(\.rawValue),
+            "crm_echo.secret": secret,
+            "crm_echo.stages[]": CRMEcho.Stage.CodingKeys.allCases.map(\.rawValue),
+            "pixel_echo": PixelEcho.CodingKeys.allCases.map(\.rawValue),
             "rules[]": MappingRule.configKeys,
             "rules[].when": MappingRule.Conditions.configKeys,
             "qa": QA.CodingKeys.allCases.map(\.rawValue),

@@ -1,5 +1,6 @@
 import Foundation
 import RelayCore
+import RelayJournal
 
 /// The relay's config file: JSON with comments (JSON5), keys in snake_case.
 ///
@@ -21,6 +22,14 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     public var feed: Feed = Feed()
     public var consent: Consent = Consent()
     public var ldu: LDU = LDU()
+    /// `POST /v1/events` and `POST /v1/event-ids`; absent: both answer 404.
+    public var serverEvents: ServerEvents?
+    /// `POST /{api_version}/{dataset}/events`; absent: 404.
+    public var capiIngest: CAPIIngest?
+    /// `POST /webhooks/crm`; absent: 404.
+    public var crmEcho: CRMEcho?
+    /// `POST /v1/pixel-echo`; absent: 404.
+    public var pixelEcho: PixelEcho?
     public var rules: [MappingRule] = []
     /// `live` sends to Meta; `shadow` journals and reports everything and sends nothing to Meta
     /// (the CRM still gets its posts), to compare with the pixel before going live.
@@ -70,6 +79,85 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
         }
     }
 
+    /// Canonical server events from a bot, a web backend or a GTM server container.
+    public struct ServerEvents: Sendable, Equatable, Codable {
+        /// The bearer token senders present.
+        public var token = SecretSource(env: "CAPI_RELAY_EVENTS_TOKEN")
+        /// The dataset of events that name neither a dataset nor a mapped page.
+        public var dataset: String?
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case token, dataset
+        }
+    }
+
+    /// Conversions API clients (the official SDKs, GTM server tags) pointed at the relay.
+    public struct CAPIIngest: Sendable, Equatable, Codable {
+        /// The `access_token` those clients are configured with; never Meta's own token.
+        public var token = SecretSource(env: "CAPI_RELAY_INGEST_TOKEN")
+        /// The consent state of their events: `granted` (the sender collected it, as when it
+        /// sent to Meta directly) or `unknown` (the consent policy removes what needs it).
+        public var consent = "granted"
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case token, consent
+        }
+    }
+
+    /// CRM echoes and lifecycle changes.
+    public struct CRMEcho: Sendable, Equatable, Codable {
+        /// Signs each echo (`X-Capi-Relay-Signature-256`); by default the CRM secret, the same
+        /// scheme both ways.
+        public var secret = SecretSource(env: "CAPI_RELAY_CRM_SECRET")
+        /// Send the CRM record id as the person's `external_id`.
+        public var recordIDAsExternalID = true
+        /// The dataset of lifecycle conversions whose person the relay does not know.
+        public var dataset: String?
+        /// Which stage makes which conversion.
+        public var stages: [Stage] = []
+
+        public init() {}
+
+        public struct Stage: Sendable, Equatable, Codable {
+            public var stage: String
+            public var event: String
+            /// The currency when the record gives a value without one.
+            public var currency: String?
+
+            public init(stage: String, event: String, currency: String? = nil) {
+                self.stage = stage
+                self.event = event
+                self.currency = currency
+            }
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case stage, event, currency
+            }
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case secret
+            case recordIDAsExternalID = "record_id_as_external_id"
+            case dataset, stages
+        }
+    }
+
+    /// The landing page's beacon.
+    public struct PixelEcho: Sendable, Equatable, Codable {
+        /// Origins a browser may post from (`Access-Control-Allow-Origin`); `*` for any.
+        public var allowedOrigins: [String] = ["*"]
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case allowedOrigins = "allowed_origins"
+        }
+    }
+
     /// Which signals grant or revoke consent, which fields need it, and what happens without.
     public struct Consent: Sendable, Equatable, Codable {
         public var grant: [MappingRule.Conditions] = []
@@ -81,6 +169,8 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
         public var captureFromChat = true
         /// The country whose calling code a national phone number gets.
         public var defaultCountry = "us"
+        /// Hash external_id (Meta recommends it) on every path alike; the Pixel must agree.
+        public var hashExternalID = true
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case grant, revoke
@@ -88,6 +178,7 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
             case withoutConsent = "without_consent"
             case captureFromChat = "capture_from_chat"
             case defaultCountry = "default_country"
+            case hashExternalID = "hash_external_id"
         }
     }
 
@@ -239,15 +330,25 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     public struct Dedupe: Sendable, Equatable, Codable {
         /// Hours; never below 48, Meta's own dedupe window.
         public var windowHours: Double = 168
+        /// The rules in the order they are tried; leave one out to turn it off.
+        public var rules: [String] = DedupeRule.allCases.map(\.rawValue)
+        /// How far apart two events of one person may be under the identity rule, in hours.
+        public var identityWindowHours: Double = 24
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case windowHours = "window_hours"
+            case rules
+            case identityWindowHours = "identity_window_hours"
         }
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu, rules
-        case mode, qa
+        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu
+        case serverEvents = "server_events"
+        case capiIngest = "capi_ingest"
+        case crmEcho = "crm_echo"
+        case pixelEcho = "pixel_echo"
+        case rules, mode, qa
     }
 }
 
@@ -266,6 +367,10 @@ extension RelayConfiguration {
         feed = try c.decodeIfPresent(Feed.self, forKey: .feed) ?? feed
         consent = try c.decodeIfPresent(Consent.self, forKey: .consent) ?? consent
         ldu = try c.decodeIfPresent(LDU.self, forKey: .ldu) ?? ldu
+        serverEvents = try c.decodeIfPresent(ServerEvents.self, forKey: .serverEvents)
+        capiIngest = try c.decodeIfPresent(CAPIIngest.self, forKey: .capiIngest)
+        crmEcho = try c.decodeIfPresent(CRMEcho.self, forKey: .crmEcho)
+        pixelEcho = try c.decodeIfPresent(PixelEcho.self, forKey: .pixelEcho)
         rules = try c.decodeIfPresent([MappingRule].self, forKey: .rules) ?? rules
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
         qa = try c.decodeIfPresent(QA.self, forKey: .qa) ?? qa
@@ -352,6 +457,48 @@ extension RelayConfiguration.Dedupe {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         windowHours = try c.decodeIfPresent(Double.self, forKey: .windowHours) ?? windowHours
+        rules = try c.decodeIfPresent([String].self, forKey: .rules) ?? rules
+        identityWindowHours =
+            try c.decodeIfPresent(Double.self, forKey: .identityWindowHours)
+            ?? identityWindowHours
+    }
+
+    /// The rules as the journal takes them; unknown names are config errors, left out here.
+    public var dedupeRules: [DedupeRule] { rules.compactMap(DedupeRule.init(rawValue:)) }
+}
+
+extension RelayConfiguration.ServerEvents {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        token = try c.decodeIfPresent(SecretSource.self, forKey: .token) ?? token
+        dataset = try c.decodeIfPresent(String.self, forKey: .dataset)
+    }
+}
+
+extension RelayConfiguration.CAPIIngest {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        token = try c.decodeIfPresent(SecretSource.self, forKey: .token) ?? token
+        consent = try c.decodeIfPresent(String.self, forKey: .consent) ?? consent
+    }
+}
+
+extension RelayConfiguration.CRMEcho {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        secret = try c.decodeIfPresent(SecretSource.self, forKey: .secret) ?? secret
+        recordIDAsExternalID =
+            try c.decodeIfPresent(Bool.self, forKey: .recordIDAsExternalID) ?? recordIDAsExternalID
+        dataset = try c.decodeIfPresent(String.self, forKey: .dataset)
+        stages = try c.decodeIfPresent([Stage].self, forKey: .stages) ?? stages
+    }
+}
+
+extension RelayConfiguration.PixelEcho {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        allowedOrigins =
+            try c.decodeIfPresent([String].self, forKey: .allowedOrigins) ?? allowedOrigins
     }
 }
 
@@ -382,6 +529,8 @@ extension RelayConfiguration.Consent {
             try c.decodeIfPresent(Bool.self, forKey: .captureFromChat) ?? captureFromChat
         defaultCountry =
             try c.decodeIfPresent(String.self, forKey: .defaultCountry) ?? defaultCountry
+        hashExternalID =
+            try c.decodeIfPresent(Bool.self, forKey: .hashExternalID) ?? hashExternalID
     }
 }
 

@@ -61,13 +61,17 @@ import Testing
             environment: [
                 "CAPI_RELAY_APP_SECRET": "a", "CAPI_RELAY_VERIFY_TOKEN": "b",
                 "CAPI_RELAY_ACCESS_TOKEN": "c", "CAPI_RELAY_CRM_SECRET": "",
+                "CAPI_RELAY_EVENTS_TOKEN": "d", "CAPI_RELAY_INGEST_TOKEN": "e",
             ])
         #expect(try check.waitForExit() == 0)
         #expect(check.stdout == "\(file.path): ok\n")
-        // The config is sound; the environment lacks one secret, which is a warning.
+        // The config is sound; the environment lacks one secret (which signs both the CRM
+        // posts and the CRM's echoes), which is a warning for each use.
         #expect(
             check.stderr == """
                 warning: \(file.path): crm.secret: no value in environment variable \
+                CAPI_RELAY_CRM_SECRET; serve will not start without it
+                warning: \(file.path): crm_echo.secret: no value in environment variable \
                 CAPI_RELAY_CRM_SECRET; serve will not start without it
 
                 """)

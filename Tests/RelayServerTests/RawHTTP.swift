@@ -11,6 +11,19 @@ enum RawHTTP {
     struct Response {
         var status: Int
         var body: String
+        /// The status line and header fields, as received.
+        var head: String = ""
+
+        /// The first value of a header field, by case-insensitive name.
+        func header(_ name: String) -> String? {
+            for line in head.split(separator: "\r\n").dropFirst() {
+                let pieces = line.split(separator: ":", maxSplits: 1)
+                if pieces.count == 2 && pieces[0].lowercased() == name.lowercased() {
+                    return pieces[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            return nil
+        }
     }
 
     /// Sends `request` bytes and reads one response; `Connection: close` is expected.
@@ -92,6 +105,6 @@ enum RawHTTP {
             }
         }
         if let length, body.utf8.count < length, !complete { return nil }
-        return Response(status: status, body: body)
+        return Response(status: status, body: body, head: String(head))
     }
 }

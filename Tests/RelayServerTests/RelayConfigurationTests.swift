@@ -1,4 +1,5 @@
 import Foundation
+import RelayJournal
 import Testing
 
 @testable import RelayServer
@@ -129,5 +130,39 @@ import Testing
         try "from-a-file\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         #expect(try SecretSource(file: file.path).resolve(environment: [:]) == "from-a-file")
+    }
+
+    @Test func thePipelineSectionsReportUnknownKeysAndBadValuesByPath() {
+        let text = """
+            { "pages": [{ "page_id": "1", "dataset": "2" }],
+              "server_events": { "tokn": { "env": "X" }, "dataset": "abc" },
+              "capi_ingest": { "consent": "yes" },
+              "crm_echo": { "stages": [{ "stage": "won", "event": "Purchase", "curency": "USD" }] },
+              "pixel_echo": { "allowed_origins": ["lp.example"] },
+              "dedupe": { "rules": ["event_id", "fingerprint"], "identity_window_hours": 0 },
+              "rules": [{ "name": "r", "when": { "postback": "X" }, "event": "Lead" }] }
+            """
+        do {
+            _ = try RelayConfiguration.parse(Data(text.utf8), file: "c.json")
+            Issue.record("the config has errors")
+        } catch {
+            let paths = error.errors.map(\.path)
+            for path in [
+                "server_events.tokn", "server_events.dataset", "capi_ingest.consent",
+                "crm_echo.stages[0].curency", "pixel_echo.allowed_origins[0]", "dedupe.rules[1]",
+                "dedupe.identity_window_hours",
+            ] {
+                #expect(paths.contains(path), "\(path) in \(paths)")
+            }
+        }
+    }
+
+    @Test func thePipelineDefaultsAreMetasRecommendations() throws {
+        let configuration = try RelayConfiguration.parse(
+            Data(ExampleConfiguration.text.utf8), file: "example")
+        #expect(configuration.consent.hashExternalID)
+        #expect(configuration.dedupe.dedupeRules == [.eventID, .sourceKey, .identity])
+        #expect(configuration.crmEcho?.stages.map(\.event) == ["QualifiedLead", "Purchase"])
+        #expect(configuration.capiIngest?.consent == "granted")
     }
 }

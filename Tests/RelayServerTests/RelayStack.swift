@@ -1,4 +1,5 @@
 import Foundation
+import RelayCore
 import RelayJournal
 import RelayTestSupport
 
@@ -8,6 +9,9 @@ final class RelayStack: @unchecked Sendable {
     static let verifyToken = "test-verify-token"
     static let accessToken = "test-access-token-0123456789"
     static let crmSecret = "test-crm-secret"
+    static let eventsToken = "test-events-token-0123456789"
+    static let ingestToken = "test-ingest-token-0123456789"
+    static let dataset = "880000000000001"
 
     let directory: URL
     let sandbox: TestProcess
@@ -21,6 +25,8 @@ final class RelayStack: @unchecked Sendable {
             "CAPI_RELAY_VERIFY_TOKEN": RelayStack.verifyToken,
             "CAPI_RELAY_ACCESS_TOKEN": RelayStack.accessToken,
             "CAPI_RELAY_CRM_SECRET": RelayStack.crmSecret,
+            "CAPI_RELAY_EVENTS_TOKEN": RelayStack.eventsToken,
+            "CAPI_RELAY_INGEST_TOKEN": RelayStack.ingestToken,
         ]
     }
 
@@ -76,6 +82,15 @@ final class RelayStack: @unchecked Sendable {
                 "url": "http://127.0.0.1:\(sandboxPort)/crm",
                 "flush_interval_seconds": \(flushIntervalSeconds)
               },
+              "server_events": { "dataset": "880000000000001" },
+              "capi_ingest": {},
+              "crm_echo": {
+                "stages": [
+                  { "stage": "qualified", "event": "QualifiedLead" },
+                  { "stage": "won", "event": "Purchase", "currency": "USD" }
+                ]
+              },
+              "pixel_echo": {},
               \(extraConfig.isEmpty ? "" : extraConfig + ",")
               "rules": [
                 { "name": "guide-lead", "when": { "quick_reply": "LEAD_GUIDE_YES" }, "event": "Lead" },
@@ -108,6 +123,53 @@ final class RelayStack: @unchecked Sendable {
         headers["X-Hub-Signature-256"] = signature ?? MessengerFixture.signature(body)
         return try RawHTTP.post(
             port: relayPort, path: "/webhooks/messenger", headers: headers, body: body)
+    }
+
+    /// Posts canonical server events (`POST /v1/events`) with the bearer token.
+    func postEvents(_ body: Any, token: String = RelayStack.eventsToken) throws -> RawHTTP.Response
+    {
+        try RawHTTP.post(
+            port: relayPort, path: "/v1/events",
+            headers: ["Content-Type": "application/json", "Authorization": "Bearer \(token)"],
+            body: Array(try JSONSerialization.data(withJSONObject: body)))
+    }
+
+    /// Posts a signed CRM echo (`POST /webhooks/crm`).
+    func postCRM(_ body: Any, secret: String = RelayStack.crmSecret) throws -> RawHTTP.Response {
+        let bytes = Array(try JSONSerialization.data(withJSONObject: body))
+        return try RawHTTP.post(
+            port: relayPort, path: "/webhooks/crm",
+            headers: [
+                "Content-Type": "application/json",
+                "X-Capi-Relay-Signature-256": "sha256="
+                    + Crypto.hmacSHA256Hex(key: Array(secret.utf8), message: bytes),
+            ], body: bytes)
+    }
+
+    /// Posts a pixel echo as a landing page's beacon would (`text/plain` JSON).
+    func postPixelEcho(eventID: String, eventName: String) throws -> RawHTTP.Response {
+        try RawHTTP.post(
+            port: relayPort, path: "/v1/pixel-echo",
+            headers: ["Content-Type": "text/plain;charset=UTF-8", "Origin": "https://lp.example"],
+            body: Array(
+                try JSONSerialization.data(withJSONObject: [
+                    "event_id": eventID, "event_name": eventName,
+                ])))
+    }
+
+    /// Mints an event id (`POST /v1/event-ids`).
+    func mintEventID(_ request: [String: String]) throws -> String {
+        let response = try RawHTTP.post(
+            port: relayPort, path: "/v1/event-ids",
+            headers: [
+                "Content-Type": "application/json",
+                "Authorization": "Bearer \(RelayStack.eventsToken)",
+            ], body: Array(try JSONSerialization.data(withJSONObject: request)))
+        guard response.status == 200,
+            let object = try JSONSerialization.jsonObject(with: Data(response.body.utf8))
+                as? [String: Any], let id = object["event_id"] as? String
+        else { throw TestFailure("minting failed: \(response.status) \(response.body)") }
+        return id
     }
 
     /// Posts the quick-reply Lead fixture and waits until the relay has recorded it as sent

@@ -1,11 +1,11 @@
 /// Decoding of `application/x-www-form-urlencoded` bodies, the form Graph's own clients use.
-enum FormURLEncoding {
+public enum FormURLEncoding {
     /// The fields in order of appearance; `+` is a space and `%XX` a byte.
     ///
     /// A `%` not followed by two hex digits is kept literally rather than failing the whole
     /// body: browsers and curl do the same, and the field's JSON check will then say what is
     /// wrong in terms the sender understands.
-    static func decode(_ bytes: [UInt8]) -> [(name: String, value: String)] {
+    public static func decode(_ bytes: [UInt8]) -> [(name: String, value: String)] {
         bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(
                 separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)

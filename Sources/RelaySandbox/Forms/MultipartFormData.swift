@@ -4,9 +4,10 @@
 /// must get the same answer Graph would give. Only what a form of text fields needs is handled:
 /// each part's `name` and its bytes as UTF-8; part headers other than Content-Disposition, and
 /// file names, are ignored.
-enum MultipartFormData {
+public enum MultipartFormData {
     /// The fields in order, or nil when the body is not multipart with this boundary.
-    static func decode(_ body: [UInt8], boundary: String) -> [(name: String, value: String)]? {
+    public static func decode(_ body: [UInt8], boundary: String) -> [(name: String, value: String)]?
+    {
         let delimiter = Array("--\(boundary)".utf8)
         let crlf: [UInt8] = [13, 10]
         guard !boundary.isEmpty, let first = find(delimiter, in: body, from: 0) else { return nil }
@@ -28,7 +29,7 @@ enum MultipartFormData {
     }
 
     /// The boundary parameter of a `multipart/form-data` content type, unquoted.
-    static func boundary(fromContentType contentType: String) -> String? {
+    public static func boundary(fromContentType contentType: String) -> String? {
         for parameter in contentType.split(separator: ";").dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1).map {
                 $0.trimmed(of: " \t")

@@ -127,11 +127,13 @@ public enum Demo {
         }
 
         // Secrets exist only in this process: random, never printed, never on a command line.
+        let crmSecret = Crypto.hex(Crypto.randomBytes(16))
         let secrets = RelaySecrets(
             appSecret: Crypto.hex(Crypto.randomBytes(16)),
             verifyToken: Crypto.hex(Crypto.randomBytes(8)),
             accessToken: "demo-" + Crypto.hex(Crypto.randomBytes(16)),
-            crmSecret: Crypto.hex(Crypto.randomBytes(16)))
+            crmSecret: crmSecret, eventsToken: Crypto.hex(Crypto.randomBytes(16)),
+            ingestToken: Crypto.hex(Crypto.randomBytes(16)), crmEchoSecret: crmSecret)
 
         var sandboxConfiguration = SandboxConfiguration()
         sandboxConfiguration.recordPath = directory.appendingPathComponent("sandbox.jsonl").path

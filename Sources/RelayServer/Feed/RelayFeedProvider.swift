@@ -110,6 +110,14 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
             "crm_sent": count(\.crmSent),
             "crm_failed": count(\.crmFailed),
             "crm_pending": .integer(Int64(now.crmPending)),
+            // A level over the journal's whole life, like the queue depths: the share of
+            // conversions whose event_id the landing page's pixel also reported.
+            "pixel_coverage": .object([
+                "conversions": .integer(Int64(now.conversionsMade)),
+                "pixel_matched": .integer(Int64(now.pixelMatched)),
+                "pixel_echoes": .integer(Int64(now.pixelEchoes)),
+                "share": now.pixelCoverage.map(JSONValue.float) ?? .null,
+            ]),
         ])
     }
 
