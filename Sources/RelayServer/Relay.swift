@@ -161,8 +161,10 @@ public final class Relay: @unchecked Sendable {
     /// then closes the journal. A batch still on the wire at the deadline stays pending and is
     /// sent again after the restart, with the same event_id.
     public func stop() {
+        // Intake stops first, but the listener stays open while the batches finish: a webhook
+        // arriving meanwhile gets a 503, which Meta redelivers, rather than a refused
+        // connection that says nothing.
         stateLock.withLock { draining = true }
-        server.stopAccepting()
 
         // Both destinations wind down at once, within one deadline.
         let deadline = liveSettings.configuration.shutdown.deadlineSeconds
@@ -184,6 +186,7 @@ public final class Relay: @unchecked Sendable {
                 [("destination", name), ("deadline_seconds", "\(deadline)")])
         }
 
+        server.stopAccepting()
         server.stop()
         feedServer.stop()
         journal.close()
