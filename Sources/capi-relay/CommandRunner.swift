@@ -152,7 +152,8 @@ enum CommandRunner {
 
         // In a terminal the demo opens the console on its relay's feed; its log, and the
         // relay's, then go to files, since nothing may write to the screen beside curses.
-        var logger = stderrLogger(level: .warning)
+        // Under --chaos failures are the point, so only errors reach the terminal.
+        var logger = stderrLogger(level: options.chaos ? .error : .warning)
         var logFiles: [String] = []
         let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if interactive && !command.flag("no-console") {

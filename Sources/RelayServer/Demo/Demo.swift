@@ -233,6 +233,7 @@ public enum Demo {
     /// batch rejections the relay must split; CAPI is down from 10 s to 20 s after the start.
     /// The CRM fails 10 % of posts and is down from 25 s to 32 s.
     public static let chaosFaults = SandboxFaults(
+        seed: 1,
         capi: SandboxFaults.Target(
             latencyMs: 30,
             errors: [
