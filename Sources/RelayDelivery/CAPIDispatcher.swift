@@ -298,7 +298,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
                     nowMillis: finished, unit: clock.jitterUnit())
                 switch step {
                 case .retry(let at):
-                    changes.append((item.conversionID, .retry(atMillis: at, reason: failure.summary)))
+                    changes.append(
+                        (item.conversionID, .retry(atMillis: at, reason: failure.summary)))
                 case .giveUp:
                     changes.append(
                         (
@@ -310,7 +311,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
                         ))
                 }
             }
-            outcome = changes.allSatisfy { if case .retry = $0.change { true } else { false } }
+            outcome =
+                changes.allSatisfy { if case .retry = $0.change { true } else { false } }
                 ? "retry" : "failed"
         case .deadLetter:
             changes = ids.map { ($0, .failed(DeadLetterReason(failure))) }
@@ -367,7 +369,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 return pause == nil
             }
             if firstToPause {
-                observer(.paused(destination: "capi", reason: failure.summary, code: failure.graphCode))
+                observer(
+                    .paused(destination: "capi", reason: failure.summary, code: failure.graphCode))
                 logger.error(
                     "delivery paused: access token refused; fix the token and reload the config"
                         + " with SIGHUP",

@@ -52,8 +52,7 @@ public struct DeliveryFailure: Sendable, Equatable {
     /// A Graph code, when the body has one, decides: Graph answers throttling with 400 and
     /// some outages with 500, so the status alone would mislead. Without a body the status
     /// decides: 5xx, 408 and 429 are transient, any other status is permanent.
-    public static func graph(status: Int, body: [UInt8], retryAfter: String?) -> DeliveryFailure
-    {
+    public static func graph(status: Int, body: [UInt8], retryAfter: String?) -> DeliveryFailure {
         let error = GraphError.parse(body)
         let failureClass: FailureClass
         switch error?.code {

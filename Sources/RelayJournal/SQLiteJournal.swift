@@ -360,7 +360,6 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         attempt: DeliveryAttempt?, changes: [(conversionID: Int64, change: DeliveryStateChange)],
         destination: Destination
     ) throws(JournalError) {
-        let column = destination.rawValue
         do {
             let now = attempt?.finishedAtMillis ?? Int64(Date().timeIntervalSince1970 * 1000)
             try writer.submitAndWait { database in
@@ -712,7 +711,8 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                         WHERE id = ? AND resent_at_ms IS NULL
                         """
                     ).bind(.int(id))
-                    guard try find.step(), let destination = Destination(rawValue: find.text(1) ?? "")
+                    guard try find.step(),
+                        let destination = Destination(rawValue: find.text(1) ?? "")
                     else {
                         find.reset()
                         continue

@@ -55,7 +55,9 @@ extension RelayConfiguration {
         case "capi.flush_interval_seconds":
             capi.flushIntervalSeconds = current.capi.flushIntervalSeconds
         case "crm.flush_interval_seconds":
-            if let interval = current.crm?.flushIntervalSeconds { crm?.flushIntervalSeconds = interval }
+            if let interval = current.crm?.flushIntervalSeconds {
+                crm?.flushIntervalSeconds = interval
+            }
         default: break
         }
     }

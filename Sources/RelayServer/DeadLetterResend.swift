@@ -32,7 +32,8 @@ public enum DeadLetterResend {
     }
 
     /// Progress: events settled (delivered or failed again) of those queued.
-    public typealias Progress = @Sendable (_ settled: Int, _ queued: Int, _ summary: Summary) -> Void
+    public typealias Progress =
+        @Sendable (_ settled: Int, _ queued: Int, _ summary: Summary) -> Void
 
     /// Reads `--since`: an ISO-8601 time (`2026-05-01T12:00:00Z`, or a date) or an age such
     /// as `30m`, `2h`, `7d`; nil when it is neither.

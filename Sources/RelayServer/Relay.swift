@@ -237,9 +237,15 @@ public final class Relay: @unchecked Sendable {
         logger.notice(
             "config reloaded",
             [
-                ("changed", result.changed.isEmpty ? "none" : result.changed.joined(separator: ",")),
-                ("needs_restart",
-                    result.needsRestart.isEmpty ? "none" : result.needsRestart.joined(separator: ",")),
+                (
+                    "changed",
+                    result.changed.isEmpty ? "none" : result.changed.joined(separator: ",")
+                ),
+                (
+                    "needs_restart",
+                    result.needsRestart.isEmpty
+                        ? "none" : result.needsRestart.joined(separator: ",")
+                ),
             ])
         return result
     }
@@ -352,7 +358,8 @@ public final class Relay: @unchecked Sendable {
 
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         let delivery = InboundDelivery(
-            source: "messenger", receivedAtMillis: receivedAt, body: journaledBody(request.body, signals: signals),
+            source: "messenger", receivedAtMillis: receivedAt,
+            body: journaledBody(request.body, signals: signals),
             items: signals.map { signal in
                 InboundItem(
                     signal: signal, outcome: mapper.map(signal),

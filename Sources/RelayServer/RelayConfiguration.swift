@@ -231,7 +231,8 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu, shutdown
+        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu,
+            shutdown
         case rules
     }
 }

@@ -107,7 +107,8 @@ enum CommandRunner {
         configuration.crmSecret = secret("CAPI_RELAY_CRM_SECRET")
         if let path = command.string("faults") {
             guard let data = FileManager.default.contents(atPath: path) else {
-                return usageError(command, "Option '--faults' names '\(path)', which cannot be read.")
+                return usageError(
+                    command, "Option '--faults' names '\(path)', which cannot be read.")
             }
             do {
                 configuration.faults = try SandboxFaults(json: Array(data))
@@ -249,8 +250,9 @@ enum CommandRunner {
             if drawBar && summary.queued > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
             print(summary.line)
             if summary.stillPending > 0 {
-                fail("some events are still pending: is the relay running? it delivers them"
-                    + " at its next tick")
+                fail(
+                    "some events are still pending: is the relay running? it delivers them"
+                        + " at its next tick")
             }
             return summary.allDelivered ? ExitCode.success.rawValue : ExitCode.failure
         } catch {

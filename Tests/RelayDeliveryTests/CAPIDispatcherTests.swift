@@ -188,8 +188,9 @@ final class ManualClock: @unchecked Sendable {
         dispatcher.deliverDue()
         #expect(transport.sent.count == 1, "a paused destination sends nothing")
         #expect(dispatcher.pausedBecause?.graphCode == 190)
-        #expect(try pending.journal.due(for: .capi, nowMillis: .max, limit: 10).map(\.attempts)
-            == [0, 0], "a pause costs no attempt")
+        #expect(
+            try pending.journal.due(for: .capi, nowMillis: .max, limit: 10).map(\.attempts)
+                == [0, 0], "a pause costs no attempt")
 
         var renewed = destination()
         renewed.accessToken = "tok-2"

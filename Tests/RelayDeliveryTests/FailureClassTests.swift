@@ -74,8 +74,12 @@ import Testing
     @Test func backoffDoublesWithinItsJitterBandIsCappedAndGivesUp() {
         let policy = RetryPolicy(baseSeconds: 1, maxSeconds: 10, maxAttempts: 6)
         // The band after attempt n is [c/2, c], c = min(10, 2^(n-1)).
-        let low = (1...5).map { policy.step(afterAttempts: $0, retryAfter: nil, nowMillis: 0, unit: 0) }
-        let high = (1...5).map { policy.step(afterAttempts: $0, retryAfter: nil, nowMillis: 0, unit: 1) }
+        let low = (1...5).map {
+            policy.step(afterAttempts: $0, retryAfter: nil, nowMillis: 0, unit: 0)
+        }
+        let high = (1...5).map {
+            policy.step(afterAttempts: $0, retryAfter: nil, nowMillis: 0, unit: 1)
+        }
         #expect(low == [500, 1000, 2000, 4000, 5000].map { .retry(atMillis: $0) })
         #expect(high == [1000, 2000, 4000, 8000, 10000].map { .retry(atMillis: $0) })
         #expect(policy.step(afterAttempts: 6, retryAfter: nil, nowMillis: 0, unit: 0.5) == .giveUp)

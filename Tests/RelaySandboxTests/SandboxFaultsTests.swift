@@ -62,8 +62,11 @@ import Testing
         func failures() -> Int {
             let injector = FaultInjector(faults, now: 0)
             return (0..<10_000).filter {
-                if case .fail = injector.decide(crm: false, now: Double($0) / 1000) { true }
-                else { false }
+                if case .fail = injector.decide(crm: false, now: Double($0) / 1000) {
+                    true
+                } else {
+                    false
+                }
             }.count
         }
         let count = failures()

@@ -1,5 +1,5 @@
-import RelayCore
 import Foundation
+import RelayCore
 import Testing
 
 @testable import RelaySandbox

@@ -142,9 +142,13 @@ import Testing
 
         // The first request carried all 1,000 and was rejected whole; then halves, down to
         // the one event: one rejected request per level of the split.
-        let rejected = try Self.capiRequests(stack).filter { $0["verdict"] as? String == "rejected" }
+        let rejected = try Self.capiRequests(stack).filter {
+            $0["verdict"] as? String == "rejected"
+        }
         #expect((rejected.first?["events"] as? [Any])?.count == 1000)
-        #expect(rejected.count == 11, "the 1,000, then each half that holds it, down to the event alone")
+        #expect(
+            rejected.count == 11, "the 1,000, then each half that holds it, down to the event alone"
+        )
 
         // The dead letter keeps Meta's reason, code and the event.
         let journal = try stack.openJournal()
@@ -164,7 +168,8 @@ import Testing
         let resend = try TestProcess(
             ["resend", "--dead-letters", "--reason", "100", "--config", stack.configPath])
         #expect(try resend.waitForExit() == 0, "stderr: \(resend.stderr)")
-        #expect(resend.stdout.contains("resent 1 of 1 dead letters: delivered 1"), "\(resend.stdout)")
+        #expect(
+            resend.stdout.contains("resent 1 of 1 dead letters: delivered 1"), "\(resend.stdout)")
         let all = try Self.acceptedRequests(stack).flatMap { $0 }
         #expect(all.count == 1000)
         #expect(Set(all) == Set(expected))
@@ -179,7 +184,7 @@ import Testing
 
         let expected = try LeadLoad.post(3, perWebhook: 1, tag: "token", to: stack)
         #expect(
-            try eventually { stack.relay.stderr.contains("msg=\"delivery paused") },
+            eventually { stack.relay.stderr.contains("msg=\"delivery paused") },
             "relay stderr:\n\(stack.relay.stderr)")
         let refused = try Self.capiRequests(stack)
         #expect(refused.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? Int == 190 })
@@ -269,7 +274,9 @@ import Testing
 
     @Test func aCRMOutageLeavesCAPIDeliveryLatencyUnchanged() throws {
         let stack = try RelayStack(
-            crmConfig: #""timeout_seconds": 1, "backoff_base_seconds": 0.1, "backoff_max_seconds": 1, "max_attempts": 40"#)
+            crmConfig:
+                #""timeout_seconds": 1, "backoff_base_seconds": 0.1, "backoff_max_seconds": 1, "max_attempts": 40"#
+        )
         defer { stack.stop() }
 
         /// Posts leads one webhook at a time and returns each event's CAPI latency in ms:
@@ -289,8 +296,11 @@ import Testing
                 })
             var result: [Double] = []
             for record in try stack.records()
-            where record["kind"] as? String == "capi" && record["verdict"] as? String == "accepted" {
-                guard let time = (record["time"] as? String).flatMap(Self.parseTime) else { continue }
+            where record["kind"] as? String == "capi" && record["verdict"] as? String == "accepted"
+            {
+                guard let time = (record["time"] as? String).flatMap(Self.parseTime) else {
+                    continue
+                }
                 for event in (record["events"] as? [[String: Any]]) ?? [] {
                     if let id = event["event_id"] as? String, let sent = acknowledgedAt[id] {
                         result.append((time - sent) * 1000)
@@ -311,7 +321,8 @@ import Testing
         // timeout): the worst outage for a client, as it ties up connections.
         try stack.setFaults(#"{"crm": {"timeout_rate": 1, "timeout_ms": 3000}}"#)
         let outage = try latencies(tag: "crm-down")
-        print("CAPI latency, CRM healthy: \(describe(healthy)); CRM timing out: \(describe(outage))")
+        print(
+            "CAPI latency, CRM healthy: \(describe(healthy)); CRM timing out: \(describe(outage))")
         #expect(try stack.counters().crmPending > 0, "the CRM outage was real")
 
         let healthyMedian = healthy[healthy.count / 2]

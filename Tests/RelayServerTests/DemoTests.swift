@@ -33,7 +33,8 @@ import Testing
         #expect(output.contains("[matches the journal, each once]"))
         // Some requests were refused by the fault plan, and retried or split until delivered.
         let rejected = try NSRegularExpression(pattern: #"(\d+) rejected"#)
-        let match = rejected.firstMatch(in: output, range: NSRange(output.startIndex..., in: output))
+        let match = rejected.firstMatch(
+            in: output, range: NSRange(output.startIndex..., in: output))
         let count = match.flatMap { Range($0.range(at: 1), in: output) }.flatMap { Int(output[$0]) }
         #expect((count ?? 0) > 0, "\(output)")
     }

@@ -61,9 +61,10 @@ final class LeadPoster: @unchecked Sendable {
     private let finished = DispatchGroup()
 
     /// - Parameter port: read before each post, so that a restarted relay is found.
-    init(tag: String, perWebhook: Int, port: @escaping @Sendable () -> UInt16,
-        stopOnRefusal: Bool = true)
-    {
+    init(
+        tag: String, perWebhook: Int, port: @escaping @Sendable () -> UInt16,
+        stopOnRefusal: Bool = true
+    ) {
         finished.enter()
         let thread = Thread { [self] in
             var next = 0

@@ -8,7 +8,8 @@ enum FaultDecision: Sendable, Equatable {
     /// `rejectEventIDs` is rejected.
     case pass(latencyMs: Int, rejectEventIDs: String?)
     /// Answer with this error instead of serving the request; `fault` names why for the record.
-    case fail(status: Int, code: Int?, subcode: Int?, message: String?, retryAfter: Double?,
+    case fail(
+        status: Int, code: Int?, subcode: Int?, message: String?, retryAfter: Double?,
         fault: String, latencyMs: Int)
     /// Hold the request for `afterMs`, then answer 504; nothing is accepted.
     case timeout(afterMs: Int)

@@ -146,7 +146,8 @@ extension SandboxFaults {
             default: number = nil
             }
             guard let number, range.contains(number) else {
-                problems.append("\(path): expected a number in \(range.lowerBound)…\(range.upperBound)")
+                problems.append(
+                    "\(path): expected a number in \(range.lowerBound)…\(range.upperBound)")
                 return nil
             }
             return number
@@ -165,13 +166,15 @@ extension SandboxFaults {
                     "outages",
                 ])
             var target = Target()
-            target.latencyMs = integer(members["latency_ms"], "\(name).latency_ms", range: 0...60_000) ?? 0
+            target.latencyMs =
+                integer(members["latency_ms"], "\(name).latency_ms", range: 0...60_000) ?? 0
             target.timeoutRate =
                 number(members["timeout_rate"], "\(name).timeout_rate", range: 0...1) ?? 0
             target.timeoutMs =
                 integer(members["timeout_ms"], "\(name).timeout_ms", range: 1...600_000) ?? 5000
             if let pattern = members["reject_event_ids"], pattern != .null {
-                if let text = pattern.stringValue, (try? NSRegularExpression(pattern: text)) != nil {
+                if let text = pattern.stringValue, (try? NSRegularExpression(pattern: text)) != nil
+                {
                     target.rejectEventIDs = text
                 } else {
                     problems.append("\(name).reject_event_ids: expected a regular expression")
@@ -204,7 +207,8 @@ extension SandboxFaults {
                 let fields = object(
                     outage, path, keys: ["from_seconds", "to_seconds", "status", "code"])
                 guard
-                    let from = number(fields["from_seconds"], "\(path).from_seconds", range: 0...1e9),
+                    let from = number(
+                        fields["from_seconds"], "\(path).from_seconds", range: 0...1e9),
                     let to = number(fields["to_seconds"], "\(path).to_seconds", range: 0...1e9)
                 else {
                     problems.append("\(path): from_seconds and to_seconds are required")
@@ -228,7 +232,8 @@ extension SandboxFaults {
         capi = target("capi")
         crm = target("crm")
         guard problems.isEmpty else {
-            throw SandboxFaultsError(description: problems.map { "faults: " + $0 }.joined(separator: "\n"))
+            throw SandboxFaultsError(
+                description: problems.map { "faults: " + $0 }.joined(separator: "\n"))
         }
     }
 

@@ -1,5 +1,5 @@
-import RelayCore
 import Foundation
+import RelayCore
 
 /// One request the sandbox answered, as kept in memory and written to the record file.
 ///

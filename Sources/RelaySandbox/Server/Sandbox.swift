@@ -145,7 +145,8 @@ public final class Sandbox: @unchecked Sendable {
                 exchange = handler.exchange(
                     for: request, time: time, fbtraceID: FBTraceID.random(),
                     rejectEventIDs: reject)
-            case .fail(let status, let code, let subcode, let message, let retryAfter, let fault,
+            case .fail(
+                let status, let code, let subcode, let message, let retryAfter, let fault,
                 let latency):
                 latencyMs = latency
                 exchange = injected(
@@ -225,8 +226,11 @@ public final class Sandbox: @unchecked Sendable {
             errorObject = error.object
         } else {
             let text = message ?? "sandbox fault: \(fault), http \(status)"
-            response = isCAPI ? .text(status, text) : .json(
-                status, (["ok": false, "error": .string(text)] as JSONValue).serialized())
+            response =
+                isCAPI
+                ? .text(status, text)
+                : .json(
+                    status, (["ok": false, "error": .string(text)] as JSONValue).serialized())
             errorObject = ["message": .string(text)]
         }
         if let retryAfter {
@@ -262,7 +266,8 @@ public final class Sandbox: @unchecked Sendable {
             return .json(200, SandboxFaults().json.serialized())
         default:
             var response = HTTPResponse.text(
-                405, "method \(request.method) not allowed on /_sandbox/faults; use GET, PUT or DELETE")
+                405,
+                "method \(request.method) not allowed on /_sandbox/faults; use GET, PUT or DELETE")
             response.headers.add(name: "Allow", value: "GET, PUT, DELETE")
             return response
         }
