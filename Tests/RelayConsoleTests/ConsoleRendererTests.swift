@@ -162,6 +162,6 @@ struct PausedDestinationRenderingTests {
         ).render(state).text
         #expect(text.contains("paused"))
         #expect(
-            text.contains("ALERT paused, fix and reload (SIGHUP): graph_190 code=190 Invalid"))
+            text.contains("ALERT fix, then SIGHUP: graph_190 code=190 Invalid"))
     }
 }

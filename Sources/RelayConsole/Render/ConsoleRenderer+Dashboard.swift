@@ -125,7 +125,7 @@ extension ConsoleRenderer {
             role: destination.backlog > 0 ? .warning : .text)
         if destination.paused, let reason = destination.pausedReason {
             screen.put(
-                "ALERT paused, fix and reload (SIGHUP): \(reason)", row: row,
+                "ALERT fix, then SIGHUP: \(reason)", row: row,
                 column: column, role: .failed)
         } else if let error = destination.lastError {
             let at = destination.lastErrorAt.map { Self.timeOfDay($0, milliseconds: false) } ?? "?"
