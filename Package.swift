@@ -55,7 +55,9 @@ let package = Package(
         .target(name: "RelayConsole", dependencies: ["CNcursesw", "RelayCore", "RelayFeed"]),
         .executableTarget(
             name: "capi-relay",
-            dependencies: ["RelayServer", "RelaySandbox", "RelayCommandLine", "RelayConsole"]
+            dependencies: [
+                "RelayServer", "RelaySandbox", "RelayCommandLine", "RelayConsole", "RelayJournal",
+            ]
         ),
         // Benchmarks that report figures (see the README's Performance section).
         .executableTarget(

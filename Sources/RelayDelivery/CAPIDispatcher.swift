@@ -21,6 +21,10 @@ public struct CAPIDestination: Sendable {
     /// Seconds; Meta recommends 1.5.
     public var requestTimeoutSeconds: Double
     public var retry: RetryPolicy
+    /// Requests in flight at once, across datasets and batches.
+    public var concurrency: Int
+    /// Requests per second at most, on average; nil for no limit.
+    public var requestsPerSecond: Double?
 
     public static let metaMaxBatchSize = 1000
     /// Meta refuses events older than 7 days.
@@ -30,8 +34,10 @@ public struct CAPIDestination: Sendable {
         graphURL: String, apiVersion: String, accessToken: String, appSecret: String? = nil,
         testEventCode: String? = nil, partnerAgent: String? = nil, maxBatchSize: Int = 1000,
         flushIntervalSeconds: Double = 1, requestTimeoutSeconds: Double = 1.5,
-        retry: RetryPolicy = RetryPolicy()
+        retry: RetryPolicy = RetryPolicy(), concurrency: Int = 2, requestsPerSecond: Double? = nil
     ) {
+        self.concurrency = max(concurrency, 1)
+        self.requestsPerSecond = requestsPerSecond
         self.graphURL = graphURL
         self.apiVersion = apiVersion
         self.accessToken = accessToken
@@ -64,14 +70,26 @@ public struct CAPIDestination: Sendable {
 }
 
 /// Sends pending conversions to CAPI in batches per dataset, and records every attempt.
+///
+/// A failed request is handled by its `FailureClass`: transient failures wait their backoff,
+/// a batch refused for its content is split in halves until the bad events stand alone (they
+/// become dead letters with Meta's reason, the rest is delivered), a refused token pauses the
+/// whole destination until `update(_:)` brings a new one, and anything else is dead-lettered.
 public final class CAPIDispatcher: @unchecked Sendable {
     private let journal: any Journal
-    private let destination: CAPIDestination
     private let transport: any OutboundHTTP
     private let clock: DeliveryClock
     private let logger: Logger
     private let observer: DeliveryObserver
     private var worker: DeliveryWorker!
+    private let limiter: RateLimiter
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var currentDestination: CAPIDestination
+    /// Guarded by `lock`; set while the token is refused.
+    private var pause: DeliveryFailure?
+    /// Guarded by `lock`.
+    private var stopping = false
 
     public init(
         journal: any Journal, destination: CAPIDestination, transport: any OutboundHTTP,
@@ -80,10 +98,11 @@ public final class CAPIDispatcher: @unchecked Sendable {
     ) {
         self.observer = observer
         self.journal = journal
-        self.destination = destination
+        self.currentDestination = destination
         self.transport = transport
         self.clock = clock
         self.logger = logger
+        limiter = RateLimiter(requestsPerSecond: destination.requestsPerSecond)
         worker = DeliveryWorker(
             name: "capi-dispatcher", intervalSeconds: destination.flushIntervalSeconds
         ) { [unowned self] in
@@ -96,13 +115,48 @@ public final class CAPIDispatcher: @unchecked Sendable {
     /// Delivers now instead of at the next tick.
     public func wake() { worker.wake() }
 
-    /// Stops after the batch in flight, which is recorded before this returns.
-    public func stop() { worker.stop() }
+    /// Stops after the batches in flight, which are recorded before this returns unless the
+    /// deadline passes first. No new batch starts once this is called.
+    /// - Parameter deadlineSeconds: nil waits as long as the batches take.
+    /// - Returns: false when a batch was still in flight at the deadline.
+    @discardableResult
+    public func stop(deadlineSeconds: Double? = nil) -> Bool {
+        lock.withLock { stopping = true }
+        limiter.cancel()
+        return worker.stop(deadlineSeconds: deadlineSeconds)
+    }
+
+    /// The destination as it is now.
+    public var destination: CAPIDestination { lock.withLock { currentDestination } }
+
+    /// Why delivery is paused, or nil while it runs.
+    public var pausedBecause: DeliveryFailure? { lock.withLock { pause } }
+
+    /// Takes new settings (a config reload): token, URL, batch size, timeouts, retry policy,
+    /// concurrency and rate. A paused destination resumes, since the token may be new; if it
+    /// is still refused the next request pauses it again, one request later.
+    public func update(_ destination: CAPIDestination) {
+        let wasPaused = lock.withLock {
+            currentDestination = destination
+            defer { pause = nil }
+            return pause != nil
+        }
+        limiter.update(requestsPerSecond: destination.requestsPerSecond)
+        if wasPaused {
+            observer(.resumed(destination: "capi"))
+            logger.notice("delivery resumed", [("destination", "capi")])
+        }
+        worker.wake()
+    }
+
+    private var mayStartRequest: Bool { lock.withLock { pause == nil && !stopping } }
 
     /// One pass: everything due now, in batches. Returns true when a full batch was sent, as
     /// more may be waiting.
     @discardableResult
     public func deliverDue() -> Bool {
+        guard mayStartRequest else { return false }
+        let destination = self.destination
         let now = clock.nowMillis()
         let pending: [PendingConversion]
         do {
@@ -129,24 +183,38 @@ public final class CAPIDispatcher: @unchecked Sendable {
             if byGroup[group] == nil { order.append(group) }
             byGroup[group, default: []].append(item)
         }
-
-        var sentFullBatch = false
-        for group in order {
+        let chunks = order.flatMap { group in
             let items = byGroup[group] ?? []
-            for start in stride(from: 0, to: items.count, by: destination.maxBatchSize) {
-                let chunk = Array(items[start..<min(start + destination.maxBatchSize, items.count)])
-                deliver(chunk, dataset: group.dataset, testEventCode: group.testEventCode)
-                sentFullBatch = sentFullBatch || chunk.count == destination.maxBatchSize
+            return stride(from: 0, to: items.count, by: destination.maxBatchSize).map { start in
+                let end = min(start + destination.maxBatchSize, items.count)
+                return (group: group, items: Array(items[start..<end]))
             }
         }
-        return sentFullBatch || pending.count == destination.maxBatchSize * 4
+
+        // Up to `concurrency` batches on the wire at once; each lane takes every n-th chunk.
+        let lanes = min(destination.concurrency, chunks.count)
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for index in stride(from: lane, to: chunks.count, by: lanes) {
+                guard mayStartRequest else { return }
+                let chunk = chunks[index]
+                deliver(
+                    chunk.items, dataset: chunk.group.dataset,
+                    testEventCode: chunk.group.testEventCode, to: destination)
+            }
+        }
+        let sentFullBatch = chunks.contains { $0.items.count == destination.maxBatchSize }
+        return mayStartRequest
+            && (sentFullBatch || pending.count == destination.maxBatchSize * 4)
     }
 
-    private func deliver(_ items: [PendingConversion], dataset: String, testEventCode: String?) {
+    private func deliver(
+        _ items: [PendingConversion], dataset: String, testEventCode: String?,
+        to destination: CAPIDestination
+    ) {
         let now = clock.nowMillis()
 
         // An event past Meta's age limit would sink the whole batch: it leaves the queue as
-        // expired, with the reason, and is never sent.
+        // a dead letter, with the reason, and is never sent.
         let oldest = now / 1000 - CAPIDestination.maxEventAgeSeconds + 60
         let (expired, fresh) = items.partitioned { $0.conversion.eventTime < oldest }
         if !expired.isEmpty {
@@ -169,13 +237,21 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 [("dataset", dataset), ("count", "\(expired.count)")])
         }
         guard !fresh.isEmpty else { return }
+        send(fresh, dataset: dataset, testEventCode: testEventCode, to: destination)
+    }
 
+    /// Posts one batch and acts on the answer; calls itself on each half of a split batch.
+    private func send(
+        _ items: [PendingConversion], dataset: String, testEventCode: String?,
+        to destination: CAPIDestination
+    ) {
+        guard mayStartRequest, limiter.acquire() else { return }
         guard let url = destination.eventsURL(dataset: dataset) else {
             logger.error("invalid graph url", [("dataset", dataset)])
             return
         }
         let body = CAPIEventEncoder.batch(
-            fresh.map(\.conversion), testEventCode: testEventCode,
+            items.map(\.conversion), testEventCode: testEventCode,
             partnerAgent: destination.partnerAgent
         ).serialized()
 
@@ -184,23 +260,28 @@ public final class CAPIDispatcher: @unchecked Sendable {
             url: url, headers: ["Content-Type": "application/json"], body: body,
             timeoutSeconds: destination.requestTimeoutSeconds)
         let finished = clock.nowMillis()
-        let ids = fresh.map(\.conversionID)
+        let ids = items.map(\.conversionID)
+        func attempt(_ status: Int?, _ response: String, _ outcome: String) -> DeliveryAttempt {
+            DeliveryAttempt(
+                destination: .capi, dataset: dataset, startedAtMillis: started,
+                finishedAtMillis: finished, httpStatus: status, response: response,
+                outcome: outcome, conversionIDs: ids,
+                request: String(decoding: body, as: UTF8.self))
+        }
 
+        let failure: DeliveryFailure
+        let responseText: String
         switch result {
         case .success(let response) where (200..<300).contains(response.status):
-            let text = String(decoding: response.body, as: UTF8.self)
             record(
-                attempt: DeliveryAttempt(
-                    destination: .capi, dataset: dataset, startedAtMillis: started,
-                    finishedAtMillis: finished, httpStatus: response.status, response: text,
-                    outcome: "sent", conversionIDs: ids,
-                    request: String(decoding: body, as: UTF8.self)),
+                attempt: attempt(
+                    response.status, String(decoding: response.body, as: UTF8.self), "sent"),
                 changes: ids.map { (conversionID: $0, change: .sent) })
             let answer = GraphResponseSummary(response.body)
             observer(
                 .sent(
                     destination: "capi", dataset: dataset,
-                    eventIDs: fresh.map(\.conversion.eventID),
+                    eventIDs: items.map(\.conversion.eventID),
                     status: response.status, eventsReceived: answer.eventsReceived,
                     fbtraceID: answer.fbtraceID))
             logger.info(
@@ -209,59 +290,53 @@ public final class CAPIDispatcher: @unchecked Sendable {
                     ("dataset", dataset), ("events", "\(ids.count)"),
                     ("status", "\(response.status)"),
                 ])
-
+            return
         case .success(let response):
-            let graphError = GraphError.parse(response.body)
-            let reason = graphError?.summary ?? "http status \(response.status)"
-            let errorClass = GraphError.classify(status: response.status, error: graphError)
-            let retryAfter = RetryPolicy.retryAfterSeconds(response.headers["retry-after"])
-            fail(
-                fresh, dataset: dataset, errorClass: errorClass, reason: reason,
-                retryAfter: retryAfter, started: started, finished: finished,
-                status: response.status,
-                response: String(decoding: response.body, as: UTF8.self),
-                request: String(decoding: body, as: UTF8.self), graphError: graphError)
-
-        case .failure(let failure):
-            fail(
-                fresh, dataset: dataset, errorClass: .transient, reason: failure.message,
-                retryAfter: nil, started: started, finished: finished, status: nil,
-                response: failure.message, request: String(decoding: body, as: UTF8.self))
+            failure = DeliveryFailure.graph(
+                status: response.status, body: response.body,
+                retryAfter: response.headers["retry-after"])
+            responseText = String(decoding: response.body, as: UTF8.self)
+        case .failure(let transportFailure):
+            failure = DeliveryFailure.transport(transportFailure)
+            responseText = transportFailure.message
         }
-    }
 
-    private func fail(
-        _ items: [PendingConversion], dataset: String, errorClass: GraphError.Class,
-        reason: String, retryAfter: Double?, started: Int64, finished: Int64, status: Int?,
-        response: String, request: String, graphError: GraphError? = nil
-    ) {
+        let plan = FailurePlan.plan(for: failure, batchSize: items.count)
         var changes: [(conversionID: Int64, change: DeliveryStateChange)] = []
-        var retrying = 0
-        for item in items {
-            let attempts = item.attempts + 1
-            if errorClass == .transient && attempts < destination.retry.maxAttempts {
-                let delay = destination.retry.delay(
-                    afterAttempts: attempts, retryAfter: retryAfter, unit: clock.jitterUnit())
-                changes.append(
-                    (
-                        item.conversionID,
-                        .retry(atMillis: finished + Int64(delay * 1000), reason: reason)
-                    ))
-                retrying += 1
-            } else {
-                let why =
-                    errorClass == .transient
-                    ? "gave up after \(attempts) attempts: \(reason)" : reason
-                changes.append((item.conversionID, .failed(reason: why)))
+        let outcome: String
+        switch plan {
+        case .retry:
+            for item in items {
+                let step = destination.retry.step(
+                    afterAttempts: item.attempts + 1, retryAfter: failure.retryAfterSeconds,
+                    nowMillis: finished, unit: clock.jitterUnit())
+                switch step {
+                case .retry(let at):
+                    changes.append(
+                        (item.conversionID, .retry(atMillis: at, reason: failure.summary)))
+                case .giveUp:
+                    changes.append(
+                        (
+                            item.conversionID,
+                            .failed(
+                                DeadLetterReason(
+                                    failure, code: DeadLetterReason.attemptsExhaustedCode,
+                                    prefix: "gave up after \(item.attempts + 1) attempts: "))
+                        ))
+                }
             }
+            outcome =
+                changes.allSatisfy { if case .retry = $0.change { true } else { false } }
+                ? "retry" : "failed"
+        case .deadLetter:
+            changes = ids.map { ($0, .failed(DeadLetterReason(failure))) }
+            outcome = "failed"
+        case .bisect:
+            outcome = "split"
+        case .pause:
+            outcome = "paused"
         }
-        let outcome = retrying == items.count ? "retry" : "failed"
-        record(
-            attempt: DeliveryAttempt(
-                destination: .capi, dataset: dataset, startedAtMillis: started,
-                finishedAtMillis: finished, httpStatus: status, response: response,
-                outcome: outcome, conversionIDs: items.map(\.conversionID), request: request),
-            changes: changes)
+        record(attempt: attempt(failure.httpStatus, responseText, outcome), changes: changes)
 
         let nextRetry = changes.compactMap { change -> Int64? in
             if case .retry(let at, _) = change.change { return at }
@@ -270,22 +345,62 @@ public final class CAPIDispatcher: @unchecked Sendable {
         observer(
             .attemptFailed(
                 destination: "capi", dataset: dataset, eventIDs: items.map(\.conversion.eventID),
-                status: status, code: graphError?.code, subcode: graphError?.subcode,
-                message: reason, nextRetryMillis: nextRetry))
+                status: failure.httpStatus, code: failure.graphCode,
+                subcode: failure.graphSubcode, message: failure.message,
+                nextRetryMillis: nextRetry))
         for (item, change) in zip(items, changes) {
-            if case .failed(let why) = change.change {
+            if case .failed(let reason) = change.change {
                 observer(
                     .deadLettered(
-                        eventID: item.conversion.eventID, destination: "capi", reason: why))
+                        eventID: item.conversion.eventID, destination: "capi",
+                        reason: reason.summary))
             }
         }
         logger.warning(
             "batch delivery failed",
             [
                 ("dataset", dataset), ("events", "\(items.count)"),
-                ("status", status.map(String.init) ?? "none"), ("class", errorClass.rawValue),
-                ("reason", reason),
+                ("status", failure.httpStatus.map(String.init) ?? "none"),
+                ("code", failure.graphCode.map(String.init) ?? "none"),
+                ("class", failure.failureClass.rawValue), ("action", outcome),
+                ("retry_in_ms", nextRetry.map { "\($0 - finished)" } ?? "none"),
             ])
+
+        switch plan {
+        case .bisect:
+            // One invalid event rejects Meta's whole batch: each half goes on its own, until
+            // the halves that still fail are single events, which then become dead letters.
+            observer(
+                .bisected(
+                    destination: "capi", dataset: dataset, eventCount: items.count,
+                    message: failure.message))
+            let middle = items.count / 2
+            send(
+                Array(items[..<middle]), dataset: dataset, testEventCode: testEventCode,
+                to: destination)
+            send(
+                Array(items[middle...]), dataset: dataset, testEventCode: testEventCode,
+                to: destination)
+        case .pause:
+            let firstToPause = lock.withLock {
+                defer { pause = failure }
+                return pause == nil
+            }
+            if firstToPause {
+                observer(
+                    .paused(destination: "capi", reason: failure.summary, code: failure.graphCode))
+                logger.error(
+                    "delivery paused: access token refused; fix the token and reload the config"
+                        + " with SIGHUP",
+                    [
+                        ("destination", "capi"),
+                        ("code", failure.graphCode.map(String.init) ?? "none"),
+                        ("subcode", failure.graphSubcode.map(String.init) ?? "none"),
+                    ])
+            }
+        case .retry, .deadLetter:
+            break
+        }
     }
 
     private func record(
@@ -299,6 +414,19 @@ public final class CAPIDispatcher: @unchecked Sendable {
             logger.error(
                 "cannot record delivery", [("destination", "capi"), ("error", "\(error)")])
         }
+    }
+}
+
+extension DeadLetterReason {
+    /// The dead letter for a failure: its reason code, Graph's numbers and message.
+    /// - Parameters:
+    ///   - code: overrides the failure's own code (`attempts_exhausted`).
+    ///   - prefix: put before the message.
+    public init(_ failure: DeliveryFailure, code: String? = nil, prefix: String = "") {
+        self.init(
+            code: code ?? failure.reasonCode, graphCode: failure.graphCode,
+            graphSubcode: failure.graphSubcode, httpStatus: failure.httpStatus,
+            message: prefix + failure.message)
     }
 }
 

@@ -44,13 +44,22 @@ final class DeliveryWorker: @unchecked Sendable {
     }
 
     /// Stops after the pass in progress, if any, and waits for the thread.
-    func stop() {
+    /// - Parameter deadlineSeconds: how long to wait; nil waits as long as the pass takes.
+    /// - Returns: false when the pass was still running at the deadline (its batch is then
+    ///   recorded by nobody, stays pending in the journal and is sent again after a restart).
+    @discardableResult
+    func stop(deadlineSeconds: Double? = nil) -> Bool {
         condition.lock()
         let wasStopping = stopping
         stopping = true
         condition.signal()
         condition.unlock()
-        if started && !wasStopping { finished.wait() }
+        guard started && !wasStopping else { return true }
+        guard let deadlineSeconds else {
+            finished.wait()
+            return true
+        }
+        return finished.wait(timeout: .now() + deadlineSeconds) == .success
     }
 
     private func run() {

@@ -1,24 +1,27 @@
 import Foundation
 
-/// An error body from the Graph API, and what the relay should do about it.
+/// An error body from the Graph API.
 public struct GraphError: Sendable, Equatable {
-    /// How a failure is treated.
-    public enum Class: String, Sendable {
-        /// Retried with backoff: outages, throttling, timeouts.
-        case transient
-        /// Never retried as is: the request or the token must change first.
-        case permanent
-    }
-
     public var code: Int?
     public var subcode: Int?
     public var type: String?
     public var message: String
     public var fbtraceID: String?
+    /// Graph's own `is_transient` flag, seen on some CAPI errors; a hint for codes the relay
+    /// does not know, never a reason to retry a code it knows to be permanent.
+    public var isTransient: Bool?
 
-    /// Codes the Graph error reference says to retry: unknown and service errors, and the
-    /// app, user, application and ad-account rate limits.
-    static let transientCodes: Set<Int> = [1, 2, 4, 17, 341, 368, 613, 80004]
+    public init(
+        code: Int?, subcode: Int? = nil, type: String? = nil, message: String,
+        fbtraceID: String? = nil, isTransient: Bool? = nil
+    ) {
+        self.code = code
+        self.subcode = subcode
+        self.type = type
+        self.message = message
+        self.fbtraceID = fbtraceID
+        self.isTransient = isTransient
+    }
 
     /// Parses `{"error": {...}}`; nil when the body is not a Graph error.
     public static func parse(_ body: [UInt8]) -> GraphError? {
@@ -30,16 +33,8 @@ public struct GraphError: Sendable, Equatable {
             subcode: (error["error_subcode"] as? NSNumber)?.intValue,
             type: error["type"] as? String,
             message: (error["message"] as? String) ?? "no message",
-            fbtraceID: error["fbtrace_id"] as? String)
-    }
-
-    /// The class of a response: by Graph code when there is one, else by HTTP status.
-    public static func classify(status: Int, error: GraphError?) -> Class {
-        if let code = error?.code {
-            return transientCodes.contains(code) ? .transient : .permanent
-        }
-        if status >= 500 || status == 429 || status == 408 { return .transient }
-        return .permanent
+            fbtraceID: error["fbtrace_id"] as? String,
+            isTransient: (error["is_transient"] as? NSNumber)?.boolValue)
     }
 
     /// A one-line summary for the journal and the log.

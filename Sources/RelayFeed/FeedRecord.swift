@@ -19,6 +19,16 @@ public enum FeedStage: String, Sendable, CaseIterable {
     case expired
     case deadLettered = "dead_lettered"
     case resent
+    /// A batch refused for its content was split to isolate the bad events.
+    case bisected
+    /// A destination stopped sending: its credentials were refused (an alert).
+    case paused
+    /// A paused destination sends again, after a config reload.
+    case resumed
+    /// Several attempts in a row failed: the destination is down.
+    case outage
+    /// The first success after an outage.
+    case recovered
 }
 
 /// One line of the feed: a stage of the pipeline, numbered in the order it happened.

@@ -131,10 +131,85 @@ public enum DeliveryStateChange: Sendable, Equatable {
     case sent
     /// Try again at the given epoch milliseconds.
     case retry(atMillis: Int64, reason: String)
-    /// Given up; the reason says why (Graph error, attempts exhausted).
-    case failed(reason: String)
-    /// Older than Meta accepts; never sent.
+    /// Given up: the event becomes a dead letter with this reason.
+    case failed(DeadLetterReason)
+    /// Older than Meta accepts; never sent, and a dead letter with the reason `expired`.
     case expired(reason: String)
+}
+
+/// Why an event left a destination's queue undelivered, kept with its dead letter.
+public struct DeadLetterReason: Sendable, Equatable {
+    /// Short and stable, for `resend --reason` and for metric labels: `graph_100`,
+    /// `http_404`, `transport`, `attempts_exhausted`, `expired`.
+    public var code: String
+    public var graphCode: Int?
+    public var graphSubcode: Int?
+    public var httpStatus: Int?
+    /// Meta's message (or the CRM's, or the transport's), never a token or personal data.
+    public var message: String
+
+    public init(
+        code: String, graphCode: Int? = nil, graphSubcode: Int? = nil, httpStatus: Int? = nil,
+        message: String
+    ) {
+        self.code = code
+        self.graphCode = graphCode
+        self.graphSubcode = graphSubcode
+        self.httpStatus = httpStatus
+        self.message = message
+    }
+
+    public static let expiredCode = "expired"
+    public static let attemptsExhaustedCode = "attempts_exhausted"
+
+    /// One line: the code, Graph's numbers when there are some, and the message.
+    public var summary: String {
+        var parts = [code]
+        if let graphCode { parts.append("code=\(graphCode)") }
+        if let graphSubcode { parts.append("subcode=\(graphSubcode)") }
+        if let httpStatus, graphCode == nil { parts.append("status=\(httpStatus)") }
+        parts.append(message)
+        return parts.joined(separator: " ")
+    }
+}
+
+/// An event a destination gave up on, with everything needed to judge and re-send it: the
+/// event as it was, the reason, and (through `inspect`) every attempt.
+public struct DeadLetter: Sendable, Equatable {
+    public var id: Int64
+    public var conversionID: Int64
+    public var destination: Destination
+    public var reason: DeadLetterReason
+    /// Attempts made at that destination before it gave up.
+    public var attempts: Int
+    public var conversion: Conversion
+    /// Epoch milliseconds.
+    public var createdAtMillis: Int64
+    /// When it was queued again; nil while it is open.
+    public var resentAtMillis: Int64?
+}
+
+/// Which dead letters a listing or a resend takes; every condition given must hold.
+public struct DeadLetterFilter: Sendable, Equatable {
+    /// Dead-lettered at or after this epoch millisecond.
+    public var sinceMillis: Int64?
+    public var eventID: String?
+    /// A reason code (`expired`, `graph_100`, `http_404`…) or a bare Graph code (`100`).
+    public var reason: String?
+    public var destination: Destination?
+    /// Also those already re-sent.
+    public var includeResent = false
+
+    public init(
+        sinceMillis: Int64? = nil, eventID: String? = nil, reason: String? = nil,
+        destination: Destination? = nil, includeResent: Bool = false
+    ) {
+        self.sinceMillis = sinceMillis
+        self.eventID = eventID
+        self.reason = reason
+        self.destination = destination
+        self.includeResent = includeResent
+    }
 }
 
 /// One request to a destination and what came back.
@@ -278,6 +353,15 @@ public protocol Journal: AnyObject, Sendable {
     func recordPixelEcho(
         eventID: String, eventName: String, atMillis: Int64,
         completion: @escaping @Sendable (JournalError?) -> Void)
+
+    /// Dead letters matching the filter, oldest first.
+    func deadLetters(matching filter: DeadLetterFilter, limit: Int) throws(JournalError)
+        -> [DeadLetter]
+
+    /// Queues open dead letters again at their destination (same event_id, attempts from
+    /// zero) and marks them re-sent. A dead letter whose event was queued again meanwhile is
+    /// skipped. Returns the ids queued.
+    func resend(deadLetterIDs: [Int64], nowMillis: Int64) throws(JournalError) -> [Int64]
 
     /// Stops the writer after the queued work is committed.
     func close()

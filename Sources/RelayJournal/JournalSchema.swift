@@ -142,6 +142,28 @@ enum JournalSchema {
         ALTER TABLE conversions ADD COLUMN consent_source TEXT;
         ALTER TABLE conversions ADD COLUMN invalid_dropped TEXT;
         """,
+        // Version 6: dead letters. One row each time a destination gives up on an event
+        // (a permanent error, attempts exhausted, expiry), with the reason as Meta gave it and
+        // the event as it was; the attempts stay in `attempts`. A resend stamps `resent_at_ms`
+        // rather than deleting, so the history of a re-sent event stays whole.
+        """
+        CREATE TABLE dead_letters (
+            id INTEGER PRIMARY KEY,
+            conversion_id INTEGER NOT NULL REFERENCES conversions(id),
+            destination TEXT NOT NULL,
+            reason_code TEXT NOT NULL,
+            graph_code INTEGER,
+            graph_subcode INTEGER,
+            http_status INTEGER,
+            message TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            created_at_ms INTEGER NOT NULL,
+            resent_at_ms INTEGER
+        );
+        CREATE INDEX dead_letters_created ON dead_letters (created_at_ms);
+        CREATE INDEX dead_letters_conversion ON dead_letters (conversion_id);
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

@@ -93,6 +93,11 @@ final class SQLiteDatabase {
         sqlite3_last_insert_rowid(handle)
     }
 
+    /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
+    var changes: Int {
+        Int(sqlite3_changes(handle))
+    }
+
     var lastErrorMessage: String {
         handle.map { String(cString: sqlite3_errmsg($0)) } ?? "database is closed"
     }

@@ -51,6 +51,12 @@ public enum ExampleConfiguration {
             "batch_size": 1000,              // Meta's limit per request
             "flush_interval_seconds": 1,     // events arriving meanwhile share a batch
             "timeout_seconds": 1.5,          // Meta's recommended request timeout
+            "concurrency": 2,                // requests in flight at once
+            // "requests_per_second": 10,    // at most this many on average; no limit if absent
+            // Transient failures wait backoff_base_seconds · 2^(n-1), capped, with jitter
+            // (or Retry-After when longer); then the event becomes a dead letter.
+            "backoff_base_seconds": 1,
+            "backoff_max_seconds": 300,
             "max_attempts": 12
           },
 
@@ -58,7 +64,11 @@ public enum ExampleConfiguration {
           "crm": {
             "url": "http://127.0.0.1:9090/crm",
             "secret": { "env": "CAPI_RELAY_CRM_SECRET" },
-            "timeout_seconds": 5
+            "timeout_seconds": 5,
+            "concurrency": 4,                // one post per conversion, four at once
+            "backoff_base_seconds": 1,
+            "backoff_max_seconds": 300,
+            "max_attempts": 12
           },
 
           // Dedupe: each rule is tried in this order and the first that matches is recorded with
@@ -150,6 +160,10 @@ public enum ExampleConfiguration {
             "max_mismatches": 0,
             "accept_test_event_code": false
           },
+
+          // SIGTERM stops intake (webhooks get 503), then gives the batches in flight this
+          // long to finish; anything left is sent after the restart, with the same event_id.
+          "shutdown": { "deadline_seconds": 10 },
 
           // Rules are tried in order; the first match makes the conversion. Payloads may carry
           // parameters after a bar: PURCHASE|value=120.00|currency=USD|event_id=ord-123.

@@ -39,7 +39,7 @@ extension Relay {
             responder.respond(
                 .json(error.httpStatus, JSONValue.object(["error": .object(object)]).serialized()))
         }
-        guard configuration.capiIngest != nil, let token = secrets.ingestToken else {
+        guard configuration.capiIngest != nil, let token = liveSettings.secrets.ingestToken else {
             fail(
                 GraphError(
                     httpStatus: 404, code: 100, subcode: 33,

@@ -7,7 +7,8 @@ import RelayJournal
 /// `POST /webhooks/crm`: echoes of conversions the CRM received, and lifecycle changes.
 extension Relay {
     func receiveCRMEcho(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard let settings = configuration.crmEcho, let secret = secrets.crmEchoSecret else {
+        guard let settings = configuration.crmEcho, let secret = liveSettings.secrets.crmEchoSecret
+        else {
             responder.respond(
                 Self.problem(
                     404, "not_configured", "CRM echoes are not configured; add crm_echo"))

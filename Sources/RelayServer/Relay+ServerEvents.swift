@@ -339,7 +339,7 @@ extension Relay {
     /// Checks `Authorization: Bearer …` against the server-events token in constant time.
     /// Answers 404 or 401 itself and returns false when the request may not go on.
     private func authorizeBearer(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
-        guard configuration.serverEvents != nil, let token = secrets.eventsToken else {
+        guard configuration.serverEvents != nil, let token = liveSettings.secrets.eventsToken else {
             responder.respond(
                 Self.problem(
                     404, "not_configured",

@@ -8,9 +8,11 @@ import RelayJournal
 
 /// A running relay: the HTTP front door, the journal, and one delivery worker per destination.
 public final class Relay: @unchecked Sendable {
+    /// The configuration the relay started with; `reload` changes what it can of it live.
     public let configuration: RelayConfiguration
     public let journal: SQLiteJournal
-    let secrets: RelaySecrets
+    /// Guarded by `stateLock`; replaced by a reload. Read it through `liveSettings`.
+    private var secrets: RelaySecrets
     let mapper: ConversionMapper
     let consentPolicy: ConsentPolicy
     /// The one normalizer of every ingest path, so that a value hashes the same whichever way
@@ -30,16 +32,22 @@ public final class Relay: @unchecked Sendable {
     let rejections = RejectionCounter()
     /// Guarded by `stateLock`.
     var draining = false
+    /// Guarded by `stateLock`: the configuration in force, the start one until a reload.
+    private var liveConfiguration: RelayConfiguration
     let stateLock = NSLock()
 
     /// Opens the journal and builds every part; nothing listens until `start()`.
     /// - Throws: `ConfigErrors` for rules that cannot compile, `JournalError` for the journal.
+    /// - Parameter transport: one transport for both destinations, for tests; by default each
+    ///   destination gets its own URLSession, so that a CRM holding connections open can never
+    ///   take the ones CAPI needs.
     public init(
         configuration: RelayConfiguration, secrets: RelaySecrets, logger: Logger,
-        transport: any OutboundHTTP = URLSessionTransport(), clock: DeliveryClock = .system,
+        transport: (any OutboundHTTP)? = nil, clock: DeliveryClock = .system,
         listenOverride: ListenAddress? = nil
     ) throws {
         self.configuration = configuration
+        self.liveConfiguration = configuration
         self.secrets = secrets
         self.logger = logger
         do {
@@ -76,32 +84,23 @@ public final class Relay: @unchecked Sendable {
         feed = FeedHub(
             historyLimit: configuration.feed.history, queueLimit: configuration.feed.clientQueue)
         let observer: DeliveryObserver = { [feed, health] event in
-            health.observe(event, atMillis: Int64(Date().timeIntervalSince1970 * 1000))
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
             Relay.publish(event, to: feed)
+            for (stage, fields) in health.observe(event, atMillis: now) {
+                feed.publish(stage, fields)
+            }
         }
 
-        let capi = configuration.capi
         dispatcher = CAPIDispatcher(
             journal: journal,
-            destination: CAPIDestination(
-                graphURL: capi.graphURL, apiVersion: capi.apiVersion,
-                accessToken: secrets.accessToken,
-                appSecret: capi.appsecretProof ? secrets.appSecret : nil,
-                testEventCode: capi.testEventCode, partnerAgent: capi.partnerAgent,
-                maxBatchSize: capi.batchSize, flushIntervalSeconds: capi.flushIntervalSeconds,
-                requestTimeoutSeconds: capi.timeoutSeconds,
-                retry: RetryPolicy(maxAttempts: capi.maxAttempts)),
-            transport: transport, clock: clock, logger: logger, observer: observer)
+            destination: Relay.capiDestination(configuration, secrets),
+            transport: transport ?? URLSessionTransport(), clock: clock, logger: logger,
+            observer: observer)
 
-        if let crm = configuration.crm, let crmSecret = secrets.crmSecret {
+        if let crm = Relay.crmDestination(configuration, secrets) {
             crmSink = CRMSink(
-                journal: journal,
-                destination: CRMDestination(
-                    url: crm.url, secret: crmSecret,
-                    flushIntervalSeconds: crm.flushIntervalSeconds,
-                    requestTimeoutSeconds: crm.timeoutSeconds,
-                    retry: RetryPolicy(maxAttempts: crm.maxAttempts)),
-                transport: transport, clock: clock, logger: logger, observer: observer)
+                journal: journal, destination: crm, transport: transport ?? URLSessionTransport(),
+                clock: clock, logger: logger, observer: observer)
         } else {
             crmSink = nil
         }
@@ -169,16 +168,129 @@ public final class Relay: @unchecked Sendable {
     public var feedPath: String { feedServer.path }
 
     /// Stops intake first (new webhooks get 503, so Meta redelivers them), then lets the
-    /// delivery workers finish the batch in flight, then closes the journal.
+    /// delivery workers finish the batches in flight, for at most `shutdown.deadline_seconds`,
+    /// then closes the journal. A batch still on the wire at the deadline stays pending and is
+    /// sent again after the restart, with the same event_id.
     public func stop() {
+        // Intake stops first, but the listener stays open while the batches finish: a webhook
+        // arriving meanwhile gets a 503, which Meta redelivers, rather than a refused
+        // connection that says nothing.
         stateLock.withLock { draining = true }
+
+        // Both destinations wind down at once, within one deadline.
+        let deadline = liveSettings.configuration.shutdown.deadlineSeconds
+        let group = DispatchGroup()
+        let finished = FinishedFlags()
+        DispatchQueue.global().async(group: group) { [dispatcher] in
+            finished.set("capi", dispatcher.stop(deadlineSeconds: deadline))
+        }
+        if let crmSink {
+            DispatchQueue.global().async(group: group) {
+                finished.set("crm", crmSink.stop(deadlineSeconds: deadline))
+            }
+        }
+        group.wait()
+        for name in finished.unfinished {
+            logger.warning(
+                "in-flight delivery not finished by the shutdown deadline; it is sent again"
+                    + " after restart",
+                [("destination", name), ("deadline_seconds", "\(deadline)")])
+        }
+
         server.stopAccepting()
-        dispatcher.stop()
-        crmSink?.stop()
         server.stop()
         feedServer.stop()
         journal.close()
         logger.notice("relay stopped")
+    }
+
+    // MARK: Reload
+
+    /// The configuration and secrets in force.
+    var liveSettings: (configuration: RelayConfiguration, secrets: RelaySecrets) {
+        stateLock.withLock { (liveConfiguration, secrets) }
+    }
+
+    /// Applies a new configuration and secrets to the running relay, as SIGHUP does: the
+    /// secrets (app secret, verify token, access token, CRM secret) and the destinations'
+    /// settings take effect at once, and a destination paused for refused credentials
+    /// resumes. Keys that only a restart can change are named in the result and keep their
+    /// running values.
+    ///
+    /// - Returns: what changed and what was left for a restart.
+    @discardableResult
+    public func reload(configuration next: RelayConfiguration, secrets nextSecrets: RelaySecrets)
+        -> ReloadResult
+    {
+        let (current, currentSecrets) = liveSettings
+        var result = ReloadResult.compare(
+            current, next, secretsChanged: !currentSecrets.sameValues(as: nextSecrets))
+
+        // The CRM can be retuned but not added or removed: its queue state is decided when a
+        // conversion is journaled.
+        var applied = next
+        if (current.crm == nil) != (next.crm == nil) {
+            result.needsRestart.append("crm")
+            applied.crm = current.crm
+        }
+        for key in result.needsRestart where key != "crm" {
+            applied.restore(key, from: current)
+        }
+        stateLock.withLock {
+            liveConfiguration = applied
+            secrets = nextSecrets
+        }
+
+        dispatcher.update(Relay.capiDestination(applied, nextSecrets))
+        if let crmSink, let crm = Relay.crmDestination(applied, nextSecrets) {
+            crmSink.update(crm)
+        }
+        logger.notice(
+            "config reloaded",
+            [
+                (
+                    "changed",
+                    result.changed.isEmpty ? "none" : result.changed.joined(separator: ",")
+                ),
+                (
+                    "needs_restart",
+                    result.needsRestart.isEmpty
+                        ? "none" : result.needsRestart.joined(separator: ",")
+                ),
+            ])
+        return result
+    }
+
+    /// The CAPI destination a configuration and its secrets describe.
+    static func capiDestination(
+        _ configuration: RelayConfiguration, _ secrets: RelaySecrets
+    ) -> CAPIDestination {
+        let capi = configuration.capi
+        return CAPIDestination(
+            graphURL: capi.graphURL, apiVersion: capi.apiVersion,
+            accessToken: secrets.accessToken,
+            appSecret: capi.appsecretProof ? secrets.appSecret : nil,
+            testEventCode: capi.testEventCode, partnerAgent: capi.partnerAgent,
+            maxBatchSize: capi.batchSize, flushIntervalSeconds: capi.flushIntervalSeconds,
+            requestTimeoutSeconds: capi.timeoutSeconds,
+            retry: RetryPolicy(
+                baseSeconds: capi.backoffBaseSeconds, maxSeconds: capi.backoffMaxSeconds,
+                maxAttempts: capi.maxAttempts),
+            concurrency: capi.concurrency, requestsPerSecond: capi.requestsPerSecond)
+    }
+
+    /// The CRM destination, or nil when the configuration has none.
+    static func crmDestination(
+        _ configuration: RelayConfiguration, _ secrets: RelaySecrets
+    ) -> CRMDestination? {
+        guard let crm = configuration.crm, let secret = secrets.crmSecret else { return nil }
+        return CRMDestination(
+            url: crm.url, secret: secret, flushIntervalSeconds: crm.flushIntervalSeconds,
+            requestTimeoutSeconds: crm.timeoutSeconds,
+            retry: RetryPolicy(
+                baseSeconds: crm.backoffBaseSeconds, maxSeconds: crm.backoffMaxSeconds,
+                maxAttempts: crm.maxAttempts),
+            concurrency: crm.concurrency, requestsPerSecond: crm.requestsPerSecond)
     }
 
     /// Runs delivery passes now, for callers that want results sooner than the next tick.
@@ -231,8 +343,8 @@ public final class Relay: @unchecked Sendable {
     }
 
     private func verifySubscription(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        switch MessengerVerification.answer(query: request.query, verifyToken: secrets.verifyToken)
-        {
+        let verifyToken = liveSettings.secrets.verifyToken
+        switch MessengerVerification.answer(query: request.query, verifyToken: verifyToken) {
         case .accept(let challenge):
             logger.notice("webhook subscription verified", [("source", "messenger")])
             responder.respond(.text(200, challenge))
@@ -251,7 +363,7 @@ public final class Relay: @unchecked Sendable {
         // The signature is checked on the raw bytes before anything reads them.
         let signature = request.headers["X-Hub-Signature-256"]
         let verdict = MessengerSignature.verify(
-            header: signature, body: request.body, appSecret: secrets.appSecret)
+            header: signature, body: request.body, appSecret: liveSettings.secrets.appSecret)
         guard verdict == .valid else {
             reject(
                 "signature_\(verdict.rawValue)", reason: "X-Hub-Signature-256 \(verdict.rawValue)",
@@ -440,6 +552,28 @@ public final class Relay: @unchecked Sendable {
                     "event_id": .string(eventID), "destination": .string(destination),
                     "reason": .string(reason),
                 ])
+        case .bisected(let destination, let dataset, let count, let message):
+            feed.publish(
+                .bisected,
+                [
+                    "destination": .string(destination), "dataset": .string(dataset),
+                    "events": .integer(Int64(count)), "message": .string(message),
+                ])
+        case .paused(let destination, let reason, let code):
+            feed.publish(
+                .paused,
+                [
+                    "destination": .string(destination), "reason": .string(reason),
+                    "code": integer(code),
+                    "alert": .string(
+                        destination == "crm"
+                            ? "the CRM refuses the relay's signature: fix crm.secret, then"
+                                + " reload the config (SIGHUP)"
+                            : "Meta refuses the access token: put a valid one where"
+                                + " capi.access_token says, then reload the config (SIGHUP)"),
+                ])
+        case .resumed(let destination):
+            feed.publish(.resumed, ["destination": .string(destination)])
         }
     }
 
@@ -449,6 +583,16 @@ public final class Relay: @unchecked Sendable {
             "webhook rejected",
             [("code", code), ("reason", reason), ("remote", request.remoteAddress)])
     }
+}
+
+/// Which workers finished before the shutdown deadline; thread-safe.
+final class FinishedFlags: @unchecked Sendable {
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var flags: [String: Bool] = [:]
+
+    func set(_ name: String, _ finished: Bool) { lock.withLock { flags[name] = finished } }
+    var unfinished: [String] { lock.withLock { flags.filter { !$0.value }.keys.sorted() } }
 }
 
 /// Counts rejections by reason code; thread-safe.

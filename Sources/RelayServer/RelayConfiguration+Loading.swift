@@ -93,6 +93,30 @@ extension RelayConfiguration {
         if capi.flushIntervalSeconds <= 0 { problem("capi.flush_interval_seconds", "must be > 0") }
         if capi.timeoutSeconds <= 0 { problem("capi.timeout_seconds", "must be > 0") }
         if capi.maxAttempts < 1 { problem("capi.max_attempts", "must be at least 1") }
+        func delivery(
+            _ section: String, concurrency: Int, rate: Double?, base: Double, max: Double
+        ) {
+            if !(1...64).contains(concurrency) {
+                problem("\(section).concurrency", "\(concurrency) is outside 1…64")
+            }
+            if let rate, rate <= 0 {
+                problem(
+                    "\(section).requests_per_second",
+                    "must be above 0; leave it out for no limit")
+            }
+            if base <= 0 { problem("\(section).backoff_base_seconds", "must be > 0") }
+            if max < base {
+                problem(
+                    "\(section).backoff_max_seconds",
+                    "\(formatNumber(max)) is below backoff_base_seconds (\(formatNumber(base)))")
+            }
+        }
+        delivery(
+            "capi", concurrency: capi.concurrency, rate: capi.requestsPerSecond,
+            base: capi.backoffBaseSeconds, max: capi.backoffMaxSeconds)
+        if shutdown.deadlineSeconds < 0 {
+            problem("shutdown.deadline_seconds", "must be 0 or more")
+        }
 
         if let crm {
             if URLComponents(string: crm.url)?.scheme.map({ ["http", "https"].contains($0) })
@@ -101,6 +125,10 @@ extension RelayConfiguration {
                 problem("crm.url", "'\(crm.url)' is not an http(s) URL")
             }
             if crm.timeoutSeconds <= 0 { problem("crm.timeout_seconds", "must be > 0") }
+            if crm.maxAttempts < 1 { problem("crm.max_attempts", "must be at least 1") }
+            delivery(
+                "crm", concurrency: crm.concurrency, rate: crm.requestsPerSecond,
+                base: crm.backoffBaseSeconds, max: crm.backoffMaxSeconds)
         }
         if dedupe.windowHours < 48 {
             problem(
@@ -289,6 +317,7 @@ extension RelayConfiguration {
             "crm_echo.secret": secret,
             "crm_echo.stages[]": CRMEcho.Stage.CodingKeys.allCases.map(\.rawValue),
             "pixel_echo": PixelEcho.CodingKeys.allCases.map(\.rawValue),
+            "shutdown": Shutdown.CodingKeys.allCases.map(\.rawValue),
             "rules[]": MappingRule.configKeys,
             "rules[].when": MappingRule.Conditions.configKeys,
             "qa": QA.CodingKeys.allCases.map(\.rawValue),

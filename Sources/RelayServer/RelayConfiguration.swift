@@ -30,6 +30,7 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     public var crmEcho: CRMEcho?
     /// `POST /v1/pixel-echo`; absent: 404.
     public var pixelEcho: PixelEcho?
+    public var shutdown: Shutdown = Shutdown()
     public var rules: [MappingRule] = []
     /// `live` sends to Meta; `shadow` journals and reports everything and sends nothing to Meta
     /// (the CRM still gets its posts), to compare with the pixel before going live.
@@ -155,6 +156,17 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case allowedOrigins = "allowed_origins"
+        }
+    }
+
+    /// How SIGTERM ends the process.
+    public struct Shutdown: Sendable, Equatable, Codable {
+        /// Seconds the batches in flight get to finish once intake has stopped; what is still
+        /// on the wire then is sent again after the restart, with the same event_id.
+        public var deadlineSeconds: Double = 10
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case deadlineSeconds = "deadline_seconds"
         }
     }
 
@@ -293,8 +305,19 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
         public var flushIntervalSeconds = 1.0
         public var timeoutSeconds = 1.5
         public var maxAttempts = 12
+        /// Requests in flight at once.
+        public var concurrency = 2
+        /// Requests per second at most; nil for no limit.
+        public var requestsPerSecond: Double?
+        /// The first retry wait and the longest one, in seconds.
+        public var backoffBaseSeconds = 1.0
+        public var backoffMaxSeconds = 300.0
 
         enum CodingKeys: String, CodingKey, CaseIterable {
+            case concurrency
+            case requestsPerSecond = "requests_per_second"
+            case backoffBaseSeconds = "backoff_base_seconds"
+            case backoffMaxSeconds = "backoff_max_seconds"
             case graphURL = "graph_url"
             case apiVersion = "api_version"
             case accessToken = "access_token"
@@ -314,13 +337,22 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
         public var timeoutSeconds = 5.0
         public var flushIntervalSeconds = 1.0
         public var maxAttempts = 12
+        /// Posts in flight at once.
+        public var concurrency = 4
+        /// Posts per second at most; nil for no limit.
+        public var requestsPerSecond: Double?
+        public var backoffBaseSeconds = 1.0
+        public var backoffMaxSeconds = 300.0
 
         public init(url: String) {
             self.url = url
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case url, secret
+            case url, secret, concurrency
+            case requestsPerSecond = "requests_per_second"
+            case backoffBaseSeconds = "backoff_base_seconds"
+            case backoffMaxSeconds = "backoff_max_seconds"
             case timeoutSeconds = "timeout_seconds"
             case flushIntervalSeconds = "flush_interval_seconds"
             case maxAttempts = "max_attempts"
@@ -343,7 +375,8 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu
+        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu,
+            shutdown
         case serverEvents = "server_events"
         case capiIngest = "capi_ingest"
         case crmEcho = "crm_echo"
@@ -371,6 +404,7 @@ extension RelayConfiguration {
         capiIngest = try c.decodeIfPresent(CAPIIngest.self, forKey: .capiIngest)
         crmEcho = try c.decodeIfPresent(CRMEcho.self, forKey: .crmEcho)
         pixelEcho = try c.decodeIfPresent(PixelEcho.self, forKey: .pixelEcho)
+        shutdown = try c.decodeIfPresent(Shutdown.self, forKey: .shutdown) ?? shutdown
         rules = try c.decodeIfPresent([MappingRule].self, forKey: .rules) ?? rules
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
         qa = try c.decodeIfPresent(QA.self, forKey: .qa) ?? qa
@@ -436,6 +470,20 @@ extension RelayConfiguration.CAPI {
         timeoutSeconds =
             try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? maxAttempts
+        concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? concurrency
+        requestsPerSecond = try c.decodeIfPresent(Double.self, forKey: .requestsPerSecond)
+        backoffBaseSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .backoffBaseSeconds) ?? backoffBaseSeconds
+        backoffMaxSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .backoffMaxSeconds) ?? backoffMaxSeconds
+    }
+}
+
+extension RelayConfiguration.Shutdown {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        deadlineSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? deadlineSeconds
     }
 }
 
@@ -450,6 +498,12 @@ extension RelayConfiguration.CRM {
             try c.decodeIfPresent(Double.self, forKey: .flushIntervalSeconds)
             ?? flushIntervalSeconds
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? maxAttempts
+        concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? concurrency
+        requestsPerSecond = try c.decodeIfPresent(Double.self, forKey: .requestsPerSecond)
+        backoffBaseSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .backoffBaseSeconds) ?? backoffBaseSeconds
+        backoffMaxSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .backoffMaxSeconds) ?? backoffMaxSeconds
     }
 }
 

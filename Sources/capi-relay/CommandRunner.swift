@@ -2,6 +2,7 @@ import Foundation
 import RelayCommandLine
 import RelayConsole
 import RelayCore
+import RelayJournal
 import RelaySandbox
 import RelayServer
 
@@ -22,6 +23,7 @@ enum CommandRunner {
         case ["rules"]: return rules(command)
         case ["replay"]: return replay(command)
         case ["journal", "export-bodies"]: return exportBodies(command)
+        case ["resend"]: return resend(command)
         case ["console"]:
             return ConsoleCommand.run(
                 ConsoleOptions(
@@ -75,7 +77,15 @@ enum CommandRunner {
             return ExitCode.failure
         }
 
+        // SIGHUP re-reads the config and its secrets; a broken file changes nothing.
+        let environment = ProcessInfo.processInfo.environment
+        let reload = ReloadSignal {
+            logger.notice("reload requested", [("file", file)])
+            _ = ConfigReload.perform(
+                path: file, relay: relay, environment: environment, logger: logger)
+        }
         StopSignals.wait()
+        reload.cancel()
         logger.notice("stop requested; finishing in-flight work")
         relay.stop()
         return ExitCode.success.rawValue
@@ -100,6 +110,18 @@ enum CommandRunner {
         configuration.expectedAccessToken = secret("CAPI_RELAY_ACCESS_TOKEN")
         configuration.appSecret = secret("CAPI_RELAY_APP_SECRET")
         configuration.crmSecret = secret("CAPI_RELAY_CRM_SECRET")
+        if let path = command.string("faults") {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                return usageError(
+                    command, "Option '--faults' names '\(path)', which cannot be read.")
+            }
+            do {
+                configuration.faults = try SandboxFaults(json: Array(data))
+            } catch {
+                fail("\(path):\n\(error.description)")
+                return ExitCode.config.rawValue
+            }
+        }
         let sandbox = Sandbox(configuration: configuration)
         do {
             try sandbox.start()
@@ -114,6 +136,7 @@ enum CommandRunner {
                 ("address", "\(address.host):\(sandbox.port)"),
                 ("record", configuration.recordPath ?? "none"),
                 ("graph_path", "/{version}/{dataset}/events"), ("crm_path", configuration.crmPath),
+                ("faults", configuration.faults.isEmpty ? "none" : "on"),
             ])
         StopSignals.wait()
         sandbox.stop()
@@ -131,10 +154,12 @@ enum CommandRunner {
             events: command.int("events"), seed: UInt64(max(command.int("seed") ?? 1, 0)),
             isTerminal: isatty(STDOUT_FILENO) == 1)
         options.keepFiles = command.flag("keep-files")
+        options.chaos = command.flag("chaos")
 
         // In a terminal the demo opens the console on its relay's feed; its log, and the
         // relay's, then go to files, since nothing may write to the screen beside curses.
-        var logger = stderrLogger(level: .warning)
+        // Under --chaos failures are the point, so only errors reach the terminal.
+        var logger = stderrLogger(level: options.chaos ? .error : .warning)
         var logFiles: [String] = []
         let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if interactive && !command.flag("no-console") {
@@ -163,6 +188,80 @@ enum CommandRunner {
             return totals.allAddUp ? ExitCode.success.rawValue : ExitCode.failure
         } catch {
             fail("demo failed: \(error)")
+            return ExitCode.failure
+        }
+    }
+
+    // MARK: resend
+
+    private static func resend(_ command: ParsedCommand) -> Int32 {
+        guard command.flag("dead-letters") else {
+            return usageError(
+                command,
+                "Option '--dead-letters' is required: dead letters are what resend re-sends."
+                    + " To send one delivered event again, use the console's re-send.")
+        }
+        var filter = DeadLetterFilter(
+            eventID: command.string("event-id"), reason: command.string("reason"))
+        if let since = command.string("since") {
+            guard let millis = DeadLetterResend.parseSince(since) else {
+                return usageError(
+                    command,
+                    "Option '--since' got '\(since)'; expected a time such as"
+                        + " 2026-05-01T12:00:00Z or 2026-05-01, or an age such as 30m, 2h, 7d.")
+            }
+            filter.sinceMillis = millis
+        }
+        let wait = command.double("wait") ?? 60
+        guard wait >= 0 else {
+            return usageError(command, "Option '--wait' expects 0 or more seconds, got '\(wait)'.")
+        }
+
+        let file = command.string("config") ?? "capi-relay.json"
+        let journal: SQLiteJournal
+        do {
+            let configuration = try RelayConfiguration.load(path: file)
+            journal = try SQLiteJournal(path: configuration.journal)
+        } catch let error as ConfigErrors {
+            fail(error.description)
+            return ExitCode.config.rawValue
+        } catch {
+            fail("cannot open the journal: \(error)")
+            return ExitCode.failure
+        }
+        defer { journal.close() }
+
+        do {
+            if command.flag("dry-run") {
+                let letters = try DeadLetterResend.list(journal: journal, filter: filter)
+                for letter in letters {
+                    print(
+                        "\(letter.conversion.eventID) \(letter.destination.rawValue)"
+                            + " \(letter.reason.summary)")
+                }
+                print("\(letters.count) dead letters would be re-sent")
+                return ExitCode.success.rawValue
+            }
+
+            // The bar goes to stderr and only to a terminal; the summary is for scripts too.
+            let drawBar = isatty(STDERR_FILENO) == 1
+            let summary = try DeadLetterResend.run(
+                journal: journal, filter: filter, waitSeconds: wait
+            ) { settled, total, _ in
+                guard drawBar else { return }
+                let line = "\r" + DeadLetterResend.bar(settled: settled, of: total) + "  "
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            if drawBar && summary.queued > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+            print(summary.line)
+            if summary.stillPending > 0 {
+                fail(
+                    "some events are still pending: is the relay running? it delivers them"
+                        + " at its next tick")
+            }
+            return summary.allDelivered ? ExitCode.success.rawValue : ExitCode.failure
+        } catch {
+            fail("resend failed: \(error)")
             return ExitCode.failure
         }
     }

@@ -16,7 +16,8 @@ enum Commands {
             command line.
             """,
         subcommands: [
-            serve, sandbox, demo, config, console, hash, qa, reconcile, rules, replay, journal,
+            serve, sandbox, demo, config, console, hash, resend, qa, reconcile, rules, replay,
+            journal,
         ])
 
     // MARK: QA commands
@@ -130,8 +131,11 @@ enum Commands {
         "serve",
         abstract: "Run the relay: receive webhooks, journal them, deliver conversions.",
         discussion: """
-            Reads the config, then the secrets it names. SIGTERM or Ctrl-C stops intake, \
-            lets the batch in flight finish and exits 0; pending work resumes on restart.
+            Reads the config, then the secrets it names. SIGHUP reads both again: new \
+            secrets and delivery settings take effect at once, and a destination paused \
+            for a refused token resumes. SIGTERM or Ctrl-C stops intake (webhooks get 503), \
+            lets the batches in flight finish within shutdown.deadline_seconds and exits 0; \
+            pending work resumes on restart.
             """,
         options: [
             .string(
@@ -162,6 +166,10 @@ enum Commands {
             .string(
                 "record", valueName: "FILE", default: "sandbox.jsonl",
                 help: "Append each request and its verdict here."),
+            .string(
+                "faults", valueName: "FILE",
+                help: "Inject failures described in this JSON file (see the README);"
+                    + " PUT /_sandbox/faults changes them at runtime."),
         ])
 
     static let demo = CommandDeclaration(
@@ -181,6 +189,38 @@ enum Commands {
             .flag(
                 "no-console",
                 help: "Show a line of totals instead of the console, even in a terminal."),
+            .flag(
+                "chaos",
+                help: "Make the sandbox fail: random 5xx, throttling, timeouts, poisoned events"
+                    + " and an outage, to watch the relay cope."),
+        ])
+
+    static let resend = CommandDeclaration(
+        "resend",
+        abstract: "Queue dead letters again, once their cause is fixed.",
+        discussion: """
+            Selects dead letters from the relay's journal (every condition given must hold), \
+            queues each again at the destination that gave up on it, with the same event_id, \
+            and waits for the running relay to deliver them: a progress bar in a terminal, \
+            then a summary. Exits 0 when every one was delivered, 1 otherwise.
+            """,
+        options: [
+            .flag("dead-letters", help: "Re-send dead letters (required; the only kind yet)."),
+            .string(
+                "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+                help: "The relay's config, for the journal's path."),
+            .string(
+                "since", valueName: "T",
+                help: "Dead-lettered at or after T: 2026-05-01T12:00:00Z, or 30m, 2h, 7d ago."),
+            .string("event-id", valueName: "ID", help: "Only this event."),
+            .string(
+                "reason", valueName: "CODE",
+                help: "A reason code (expired, attempts_exhausted, graph_100, http_404) or a"
+                    + " Graph code (100)."),
+            .double(
+                "wait", valueName: "SECONDS", default: 60,
+                help: "How long to wait for delivery; 0 only queues."),
+            .flag("dry-run", help: "List what would be re-sent, and change nothing."),
         ])
 
     static let config = CommandDeclaration(

@@ -143,3 +143,25 @@ struct ConsoleRendererTests {
         #expect(screen.lines[0] == "a?[2Jb")
     }
 }
+
+@Suite("Rendering: a paused destination is an alert")
+struct PausedDestinationRenderingTests {
+    @Test func aPausedDestinationSaysWhyAndWhatToDo() {
+        var state = ConsoleState.fresh()
+        let destinations =
+            #"[{"name":"capi 880000000000001","kind":"capi","dataset":"880000000000001","#
+            + #""last_success_at":null,"last_error":null,"backlog":8,"paused":true,"#
+            + #""paused_reason":"graph_190 code=190 Invalid OAuth access token."}]"#
+        state.feed([
+            FeedFixtures.hello,
+            #"{"type":"snapshot","counters":"# + FeedFixtures.counters() + #","destinations":"#
+                + destinations + #","records":[]}"#,
+        ])
+        let text = ConsoleRenderer(
+            width: 140, height: 30, now: ConsoleRendererTests.noon, theme: BuiltinThemes.standard
+        ).render(state).text
+        #expect(text.contains("paused"))
+        #expect(
+            text.contains("ALERT fix, then SIGHUP: graph_190 code=190 Invalid"))
+    }
+}

@@ -61,7 +61,8 @@ final class ManualClock: @unchecked Sendable {
             graphURL: "http://127.0.0.1:9/graph", apiVersion: "v25.0", accessToken: "tok-1",
             appSecret: "appsecret-123", testEventCode: testEventCode, partnerAgent: "capi-relay",
             maxBatchSize: batch,
-            retry: RetryPolicy(baseSeconds: 1, maxSeconds: 60, maxAttempts: maxAttempts))
+            retry: RetryPolicy(baseSeconds: 1, maxSeconds: 60, maxAttempts: maxAttempts),
+            concurrency: 1)
     }
 
     @Test func batchesPerDatasetAndSignsTheRequest() throws {
@@ -138,18 +139,68 @@ final class ManualClock: @unchecked Sendable {
         #expect(transport.sent.count == 2)
     }
 
-    @Test func permanentGraphErrorsFailTheEventsWithMetasMessage() throws {
+    @Test func aPermanentErrorIsNeverRetriedBlindly() throws {
         let pending = try PendingJournal(count: 3)
         let transport = ScriptedTransport([
-            ScriptedTransport.graphError(status: 400, code: 100, subcode: 2_804_019)
+            ScriptedTransport.graphError(status: 403, code: 10)
         ])
         let dispatcher = CAPIDispatcher(
             journal: pending.journal, destination: destination(), transport: transport)
         dispatcher.deliverDue()
         dispatcher.deliverDue()
         #expect(transport.sent.count == 1, "a permanent error is never retried blindly")
-        let counters = try pending.journal.counters()
-        #expect(counters.capiFailed == 3)
+        #expect(try pending.journal.counters().capiFailed == 3)
+        let letters = try pending.journal.deadLetters(matching: DeadLetterFilter(), limit: 10)
+        #expect(letters.map(\.reason.code) == ["graph_10", "graph_10", "graph_10"])
+        #expect(letters.first?.reason.message == "scripted")
+    }
+
+    @Test func aBatchRejectedForOneEventIsSplitUntilTheEventStandsAlone() throws {
+        let pending = try PendingJournal(count: 8)
+        let transport = PoisonTransport(poisoned: "e5")
+        let dispatcher = CAPIDispatcher(
+            journal: pending.journal, destination: destination(), transport: transport)
+        dispatcher.deliverDue()
+
+        // 8 → 4+4 → 2+2 → 1+1: one failed request per level, and the good halves delivered.
+        #expect(transport.accepted.sorted() == ["e0", "e1", "e2", "e3", "e4", "e6", "e7"])
+        #expect(transport.requests == 7)
+        let letters = try pending.journal.deadLetters(matching: DeadLetterFilter(), limit: 10)
+        #expect(letters.map(\.conversion.eventID) == ["e5"])
+        #expect(letters.first?.reason.graphCode == 100)
+        #expect(letters.first?.reason.graphSubcode == 2_804_050)
+        #expect(letters.first?.reason.message == "Invalid parameter: poisoned")
+        #expect(try pending.journal.counters().capiSent == 7)
+    }
+
+    @Test func aRefusedTokenPausesUntilTheDestinationIsUpdated() throws {
+        let pending = try PendingJournal(count: 2)
+        let transport = ScriptedTransport([
+            ScriptedTransport.graphError(status: 400, code: 190, subcode: 463),
+            ScriptedTransport.graphSuccess(2),
+        ])
+        let events = EventLog()
+        let dispatcher = CAPIDispatcher(
+            journal: pending.journal, destination: destination(), transport: transport,
+            observer: events.append)
+        dispatcher.deliverDue()
+        dispatcher.deliverDue()
+        dispatcher.deliverDue()
+        #expect(transport.sent.count == 1, "a paused destination sends nothing")
+        #expect(dispatcher.pausedBecause?.graphCode == 190)
+        #expect(
+            try pending.journal.due(for: .capi, nowMillis: .max, limit: 10).map(\.attempts)
+                == [0, 0], "a pause costs no attempt")
+
+        var renewed = destination()
+        renewed.accessToken = "tok-2"
+        dispatcher.update(renewed)
+        dispatcher.deliverDue()
+        #expect(transport.sent.count == 2)
+        #expect(transport.sent.last?.url.query?.contains("access_token=tok-2") == true)
+        #expect(try pending.journal.counters().capiSent == 2)
+        #expect(events.all.contains(.resumed(destination: "capi")))
+        #expect(events.all.contains { if case .paused = $0 { true } else { false } })
     }
 
     @Test func attemptsRunOutIntoFailed() throws {
@@ -190,20 +241,6 @@ final class ManualClock: @unchecked Sendable {
         #expect(policy.delay(afterAttempts: 1, retryAfter: 30, unit: 1) == 30)
     }
 
-    @Test func graphCodesAreClassified() {
-        func error(_ code: Int) -> GraphError { GraphError(code: code, message: "x") }
-        for code in [1, 2, 4, 17, 341, 613, 80004] {
-            #expect(
-                GraphError.classify(status: 400, error: error(code)) == .transient, "code \(code)")
-        }
-        for code in [100, 190, 102, 10, 200] {
-            #expect(
-                GraphError.classify(status: 400, error: error(code)) == .permanent, "code \(code)")
-        }
-        #expect(GraphError.classify(status: 502, error: nil) == .transient)
-        #expect(GraphError.classify(status: 404, error: nil) == .permanent)
-    }
-
     @Test func graphErrorBodiesParse() {
         let body = Array(
             (#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"#
@@ -212,5 +249,56 @@ final class ManualClock: @unchecked Sendable {
         #expect(error?.code == 100)
         #expect(error?.subcode == 2_804_003)
         #expect(error?.summary == "graph error code=100 subcode=2804003 Invalid parameter")
+    }
+}
+
+/// Rejects any batch holding the poisoned event id with Graph's 100, accepts the rest.
+final class PoisonTransport: OutboundHTTP, @unchecked Sendable {
+    private let lock = NSLock()
+    private let poisoned: String
+    /// Guarded by `lock`.
+    private var acceptedIDs: [String] = []
+    /// Guarded by `lock`.
+    private var requestCount = 0
+
+    init(poisoned: String) { self.poisoned = poisoned }
+
+    var accepted: [String] { lock.withLock { acceptedIDs } }
+    var requests: Int { lock.withLock { requestCount } }
+
+    func post(
+        url: URL, headers: [String: String], body: [UInt8], timeoutSeconds: Double
+    ) -> Result<OutboundResponse, TransportFailure> {
+        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        let ids = ((object?["data"] as? [[String: Any]]) ?? []).compactMap {
+            $0["event_id"] as? String
+        }
+        return lock.withLock {
+            requestCount += 1
+            if ids.contains(poisoned) {
+                return .success(
+                    OutboundResponse(
+                        status: 400,
+                        body: Array(
+                            (#"{"error":{"message":"Invalid parameter: poisoned","#
+                                + #""type":"OAuthException","code":100,"error_subcode":2804050}}"#)
+                                .utf8)))
+            }
+            acceptedIDs += ids
+            return ScriptedTransport.graphSuccess(ids.count)
+        }
+    }
+}
+
+/// Delivery events as a dispatcher reported them.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var events: [DeliveryEvent] = []
+
+    var all: [DeliveryEvent] { lock.withLock { events } }
+
+    var append: DeliveryObserver {
+        { [self] event in lock.withLock { events.append(event) } }
     }
 }

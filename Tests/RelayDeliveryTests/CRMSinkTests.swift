@@ -48,4 +48,46 @@ import Testing
         ).deliverDue()
         #expect(try down.journal.counters().crmPending == 1)
     }
+
+    @Test func aRefusedSignaturePausesTheSinkUntilANewSecretArrives() throws {
+        let pending = try PendingJournal(count: 3)
+        let transport = ScriptedTransport([
+            .success(OutboundResponse(status: 401)), .success(OutboundResponse(status: 200)),
+        ])
+        let sink = CRMSink(
+            journal: pending.journal,
+            destination: CRMDestination(
+                url: "http://127.0.0.1:9/crm", secret: "old", concurrency: 1),
+            transport: transport)
+        sink.deliverDue()
+        sink.deliverDue()
+        #expect(transport.sent.count == 1, "a paused sink posts nothing more")
+        #expect(sink.pausedBecause?.httpStatus == 401)
+        #expect(try pending.journal.counters().crmPending == 3)
+
+        sink.update(
+            CRMDestination(url: "http://127.0.0.1:9/crm", secret: "new", concurrency: 1))
+        sink.deliverDue()
+        #expect(try pending.journal.counters().crmSent == 3)
+    }
+
+    @Test func retryAfterFromTheCRMIsHonoured() throws {
+        let pending = try PendingJournal(count: 1)
+        let clock = ManualClock()
+        let transport = ScriptedTransport([
+            .success(OutboundResponse(status: 429, headers: ["retry-after": "20"])),
+            .success(OutboundResponse(status: 200)),
+        ])
+        let sink = CRMSink(
+            journal: pending.journal,
+            destination: CRMDestination(url: "http://127.0.0.1:9/crm", secret: "s"),
+            transport: transport, clock: clock.deliveryClock)
+        sink.deliverDue()
+        clock.advance(seconds: 19)
+        sink.deliverDue()
+        #expect(transport.sent.count == 1)
+        clock.advance(seconds: 1.01)
+        sink.deliverDue()
+        #expect(try pending.journal.counters().crmSent == 1)
+    }
 }

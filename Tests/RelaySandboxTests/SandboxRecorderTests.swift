@@ -1,5 +1,5 @@
-import RelayCore
 import Foundation
+import RelayCore
 import Testing
 
 @testable import RelaySandbox
@@ -55,7 +55,8 @@ struct SandboxRecorderTests {
         #expect(line["test_event_code"] == .null)
         #expect(line["partner_agent"] == "capi-relay/0.1")
         #expect(line["fbtrace_id"] == "AbCdEfGhIjK")
-        #expect(line.objectValue?.count == 15)
+        #expect(line["fault"] == .null, "served as Meta would, not by a fault")
+        #expect(line.objectValue?.count == 16)
     }
 
     @Test func credentialsPastedIntoEventsNeverReachTheFile() throws {

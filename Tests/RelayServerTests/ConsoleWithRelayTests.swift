@@ -22,6 +22,27 @@ import Testing
     }
 
     @Test func aDeliveryTheSandboxRejectsShowsInTheFailuresPane() throws {
+        // The sandbox rejects this one event as invalid (Graph code 100): a permanent error.
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        let pattern = Self.leadEventID.replacingOccurrences(of: ".", with: "\\\\.")
+        try stack.setFaults(#"{"capi": {"reject_event_ids": "\#(pattern)"}}"#)
+        let console = try TmuxSession(["--socket", stack.feedPath])
+        try console.waitFor("connected")
+
+        #expect(
+            try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
+                == 200)
+        // The failed attempt and the dead letter it leads to.
+        let screen = try console.waitFor("Failures, newest first (2)")
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+        let title = try #require(lines.firstIndex { $0.contains("Failures, newest first") })
+        let failures = lines[(title + 1)...].prefix(2)
+        #expect(failures.contains { $0.contains("✗ failed") && $0.contains("HTTP 400 code 100") })
+        #expect(failures.contains { $0.contains("⊗ dead letter") && $0.contains(Self.leadEventID) })
+    }
+
+    @Test func aRefusedTokenShowsAsAPausedDestinationWithAnAlert() throws {
         // The sandbox accepts another token than the relay sends: Graph code 190.
         let stack = try RelayStack(sandboxAccessToken: "a-token-the-relay-does-not-have")
         defer { stack.stop() }
@@ -31,13 +52,10 @@ import Testing
         #expect(
             try stack.postWebhook(try MessengerFixture.shifted("quick-reply-lead.json")).status
                 == 200)
-        // A permanent error: the failed attempt and the dead letter it leads to.
-        let screen = try console.waitFor("Failures, newest first (2)")
-        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
-        let title = try #require(lines.firstIndex { $0.contains("Failures, newest first") })
-        let failures = lines[(title + 1)...].prefix(2)
-        #expect(failures.contains { $0.contains("✗ failed") && $0.contains("HTTP 400 code 190") })
-        #expect(failures.contains { $0.contains("⊗ dead letter") && $0.contains(Self.leadEventID) })
+        let screen = try console.waitFor("‖ paused")
+        #expect(screen.contains("ALERT fix, then SIGHUP"))
+        #expect(screen.contains("PAUSED"), "the paused record is in the failures pane")
+        #expect(!screen.contains("⊗ dead letter"), "a pause dead-letters nothing")
     }
 
     @Test func resendFromTheConsoleReachesTheSandboxAgainWithTheSameEventID() throws {

@@ -24,6 +24,21 @@ import Testing
         #expect(output.contains("events accepted (\(numbers["sent"]!) distinct)"))
     }
 
+    @Test func demoWithChaosStillAddsUpWhileTheSandboxFails() throws {
+        let demo = try TestProcess(["demo", "--events", "100", "--chaos"])
+        let status = try demo.waitForExit(timeout: 180)
+        #expect(status == 0, "stderr: \(demo.stderr)")
+        let output = demo.stdout
+        #expect(!output.contains("DOES NOT"), "\(output)")
+        #expect(output.contains("[matches the journal, each once]"))
+        // Some requests were refused by the fault plan, and retried or split until delivered.
+        let rejected = try NSRegularExpression(pattern: #"(\d+) rejected"#)
+        let match = rejected.firstMatch(
+            in: output, range: NSRange(output.startIndex..., in: output))
+        let count = match.flatMap { Range($0.range(at: 1), in: output) }.flatMap { Int(output[$0]) }
+        #expect((count ?? 0) > 0, "\(output)")
+    }
+
     /// Reads `received 200 = conversions 80 + non-conversions 120` and the next line's numbers.
     private func totals(in output: String) throws -> [String: Int] {
         var numbers: [String: Int] = [:]

@@ -83,6 +83,16 @@ enum RawHTTP {
         return try exchange(port: port, Array(head.utf8) + body)
     }
 
+    /// Any method, with a body (possibly empty).
+    static func request(
+        port: UInt16, method: String, path: String, body: [UInt8] = []
+    ) throws -> Response {
+        let head =
+            "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            + "Content-Length: \(body.count)\r\n\r\n"
+        return try exchange(port: port, Array(head.utf8) + body)
+    }
+
     static func get(port: UInt16, _ target: String) throws -> Response {
         try exchange(
             port: port,

@@ -40,10 +40,15 @@ final class RelayStack: @unchecked Sendable {
     ///   - feedClientQueue: lines that may wait for one feed client.
     ///   - sandboxAccessToken: the only token the sandbox accepts; another than the relay's
     ///     makes every CAPI request fail with Graph code 190.
+    ///   - capiConfig, crmConfig: more members for the `capi` and `crm` sections.
+    ///   - relayAccessToken: when set, the relay reads its access token from a file holding
+    ///     this value (see `writeAccessToken`), so that a SIGHUP can bring a new one.
+    ///   - feedHistory: records in a new feed client's snapshot.
     init(
         flushIntervalSeconds: Double = 0.1, feedClientQueue: Int = 10_000,
         sandboxAccessToken: String = RelayStack.accessToken, feedAllowedGroups: [String] = [],
-        extraConfig: String = ""
+        extraConfig: String = "", capiConfig: String = "", crmConfig: String = "",
+        relayAccessToken: String? = nil, feedHistory: Int = 200
     ) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relay-stack-\(UUID().uuidString)")
@@ -59,6 +64,13 @@ final class RelayStack: @unchecked Sendable {
             ["sandbox", "--listen", "127.0.0.1:0", "--record", recordPath],
             environment: sandboxEnvironment)
         sandboxPort = try sandbox.waitForPort("sandbox listening")
+        let tokenFile = directory.appendingPathComponent("access-token").path
+        if let relayAccessToken {
+            try relayAccessToken.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        }
+        let tokenSource =
+            relayAccessToken == nil
+            ? "" : #""access_token": { "file": "\#(tokenFile)" },"#
 
         let config = """
             // Written by RelayStack for one test.
@@ -70,15 +82,19 @@ final class RelayStack: @unchecked Sendable {
                 { "page_id": "104857600000002", "dataset": "880000000000001" }
               ],
               "capi": {
+                \(tokenSource)
+                \(capiConfig.isEmpty ? "" : capiConfig + ",")
                 "graph_url": "http://127.0.0.1:\(sandboxPort)",
                 "flush_interval_seconds": \(flushIntervalSeconds),
                 "timeout_seconds": 5
               },
               "feed": {
                 "client_queue": \(feedClientQueue),
+                "history": \(feedHistory),
                 "allowed_groups": [\(feedAllowedGroups.map { "\"\($0)\"" }.joined(separator: ", "))]
               },
               "crm": {
+                \(crmConfig.isEmpty ? "" : crmConfig + ",")
                 "url": "http://127.0.0.1:\(sandboxPort)/crm",
                 "flush_interval_seconds": \(flushIntervalSeconds)
               },
@@ -115,6 +131,31 @@ final class RelayStack: @unchecked Sendable {
     func startRelay() throws {
         relay = try TestProcess(["serve", "--config", configPath], environment: environment)
         relayPort = try relay.waitForPort("relay listening")
+    }
+
+    /// Replaces the access token the relay reads at start and at SIGHUP.
+    func writeAccessToken(_ token: String) throws {
+        try token.write(
+            toFile: directory.appendingPathComponent("access-token").path, atomically: true,
+            encoding: .utf8)
+    }
+
+    /// Sets the sandbox's fault plan at runtime (`PUT /_sandbox/faults`); outage times count
+    /// from now. An empty string clears it.
+    func setFaults(_ json: String) throws {
+        let response =
+            json.isEmpty
+            ? try RawHTTP.request(port: sandboxPort, method: "DELETE", path: "/_sandbox/faults")
+            : try RawHTTP.request(
+                port: sandboxPort, method: "PUT", path: "/_sandbox/faults", body: Array(json.utf8))
+        guard response.status == 200 else {
+            throw TestFailure("the sandbox refused the faults: \(response.status) \(response.body)")
+        }
+    }
+
+    /// The relay's journal, opened beside the running relay.
+    func openJournal() throws -> SQLiteJournal {
+        try SQLiteJournal(path: journalPath)
     }
 
     /// Posts a signed Messenger webhook over real HTTP.

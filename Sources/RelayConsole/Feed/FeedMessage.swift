@@ -88,6 +88,8 @@ public struct DestinationHealth: Sendable, Equatable {
     public var lastErrorAt: String?
     public var backlog: Int64
     public var paused: Bool
+    /// Why the relay paused this destination (a refused token), while it is paused.
+    public var pausedReason: String?
 
     public init(_ value: JSONValue) {
         name = value["name"]?.stringValue ?? "?"
@@ -95,6 +97,7 @@ public struct DestinationHealth: Sendable, Equatable {
         lastSuccessAt = value["last_success_at"]?.stringValue
         backlog = value["backlog"]?.integerValue ?? 0
         paused = value["paused"]?.boolValue ?? false
+        pausedReason = value["paused_reason"]?.stringValue
         if let error = value["last_error"], error != .null {
             var parts: [String] = []
             if let status = error["status"]?.integerValue { parts.append("HTTP \(status)") }

@@ -52,5 +52,6 @@ public struct ReceivedRecord: Sendable, Hashable {
     /// Whether the record is a delivery problem, listed in the failures pane.
     public var isFailure: Bool {
         stage == .attemptFailed || stage == .expired || stage == .deadLettered
+            || stage == .paused || stage == .outage
     }
 }

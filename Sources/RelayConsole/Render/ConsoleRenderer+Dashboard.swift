@@ -123,7 +123,11 @@ extension ConsoleRenderer {
         column = screen.put(
             Self.padded("backlog \(destination.backlog)", 14), row: row, column: column,
             role: destination.backlog > 0 ? .warning : .text)
-        if let error = destination.lastError {
+        if destination.paused, let reason = destination.pausedReason {
+            screen.put(
+                "ALERT fix, then SIGHUP: \(reason)", row: row,
+                column: column, role: .failed)
+        } else if let error = destination.lastError {
             let at = destination.lastErrorAt.map { Self.timeOfDay($0, milliseconds: false) } ?? "?"
             screen.put(
                 "last error \(at) \(error)", row: row, column: column,
@@ -231,6 +235,11 @@ extension ConsoleRenderer {
         case .expired?: ("expired", .failed)
         case .deadLettered?: ("dead letter", .deadLetter)
         case .resent?: ("re-sent", .warning)
+        case .bisected?: ("split", .warning)
+        case .paused?: ("PAUSED", .failed)
+        case .resumed?: ("resumed", .ok)
+        case .outage?: ("OUTAGE", .failed)
+        case .recovered?: ("recovered", .ok)
         case nil: (record.rawStage, .text)
         }
     }
@@ -273,6 +282,20 @@ extension ConsoleRenderer {
             return "\(idText) \(value("reason"))"
         case .resent?:
             return "\(idText) queued again"
+        case .bisected?:
+            return "\(value("destination")) \(value("dataset")) batch of \(value("events")) split"
+                + " in two: \(value("message"))"
+        case .paused?:
+            return "\(value("destination")) \(value("reason")): \(value("alert"))"
+        case .resumed?:
+            return "\(value("destination")) sends again after a config reload"
+        case .outage?:
+            return "\(value("destination")) down after \(value("failed_attempts")) failed"
+                + " attempts: \(value("message"))"
+        case .recovered?:
+            let seconds = Double(record.fields["down_for_ms"]?.integerValue ?? 0) / 1000
+            return "\(value("destination")) back after \(String(format: "%.1f", seconds)) s,"
+                + " \(value("failed_attempts")) failed attempts"
         case nil:
             return record.fields.serializedString
         }

@@ -16,6 +16,11 @@ public enum Glyphs: Sendable {
         case (.unicode, .expired?): "✗"
         case (.unicode, .deadLettered?): "⊗"
         case (.unicode, .resent?): "↻"
+        case (.unicode, .bisected?): "÷"
+        case (.unicode, .paused?): "‖"
+        case (.unicode, .resumed?): "▶"
+        case (.unicode, .outage?): "▼"
+        case (.unicode, .recovered?): "▲"
         case (.ascii, .received?): "v"
         case (.ascii, .mapped?): ">"
         case (.ascii, .notConversion?): "."
@@ -27,6 +32,11 @@ public enum Glyphs: Sendable {
         case (.ascii, .expired?): "x"
         case (.ascii, .deadLettered?): "X"
         case (.ascii, .resent?): "@"
+        case (.ascii, .bisected?): "/"
+        case (.ascii, .paused?): "|"
+        case (.ascii, .resumed?): ">"
+        case (.ascii, .outage?): "!"
+        case (.ascii, .recovered?): "^"
         case (_, nil): "?"
         }
     }

@@ -1,5 +1,5 @@
-import RelayCore
 import Foundation
+import RelayCore
 
 /// One request the sandbox answered, as kept in memory and written to the record file.
 ///
@@ -44,6 +44,9 @@ public struct SandboxRecord: Sendable, Equatable {
     public var partnerAgent: String?
     /// The `fbtrace_id` of a CAPI response, to match a record with what the relay logged.
     public var fbtraceID: String?
+    /// The injected fault that answered (`outage`, `error`, `timeout`, `reject`), nil when the
+    /// request was served as Meta would.
+    public var fault: String?
 
     public init(
         time: Double, kind: Kind, method: String, path: String, dataset: String? = nil,
@@ -99,6 +102,7 @@ public struct SandboxRecord: Sendable, Equatable {
             "test_event_code": optional(testEventCode),
             "partner_agent": optional(partnerAgent),
             "fbtrace_id": optional(fbtraceID),
+            "fault": optional(fault),
         ]
     }
 

@@ -21,6 +21,8 @@ public struct SandboxConfiguration: Sendable {
     /// already about 0.9 MB, so the HTTP server's 1 MiB default would refuse legal batches
     /// with a 413 before the validator could say anything.
     public var maxBodyBytes: Int = 16 << 20
+    /// Failures to inject; none by default, so the sandbox answers as Meta would.
+    public var faults = SandboxFaults()
 
     public init(
         host: String = "127.0.0.1", port: UInt16 = 0, recordPath: String? = nil,

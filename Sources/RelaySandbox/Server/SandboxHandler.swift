@@ -1,3 +1,4 @@
+import Foundation
 import RelayCore
 import RelayHTTP
 
@@ -11,11 +12,10 @@ struct SandboxExchange: Sendable {
 /// Turns a request into a response and a record, with no I/O: the driver (`Sandbox`) does the
 /// recording and responding, so this is tested without sockets.
 ///
-/// The steps are route, then validate, then answer. Fault injection (failure rate, chosen
-/// Graph errors, throttling, latency) belongs between routing and validation: a plan would see
-/// the route and either produce an exchange itself or let validation run. Latency would add a
-/// delay to `SandboxExchange` for the driver to honour, since `HTTPResponder` may be called
-/// later from any thread. None of that is built yet.
+/// The steps are route, then validate, then answer. Fault injection (`FaultInjector`) sits
+/// in the driver between routing and validation: it either answers itself or lets this run,
+/// naming the event ids to reject; the driver honours latency, since `HTTPResponder` may be
+/// called later from any thread.
 struct SandboxHandler: Sendable {
     var capi: CAPIRequestValidator
     var crm: CRMRequestValidator
@@ -24,11 +24,19 @@ struct SandboxHandler: Sendable {
     /// - Parameters:
     ///   - time: the server clock, Unix seconds; `event_time` is judged against it.
     ///   - fbtraceID: the trace ID for this response, injected so that tests can fix it.
-    func exchange(for request: HTTPRequest, time: Double, fbtraceID: String) -> SandboxExchange {
+    ///   - rejectEventIDs: a pattern; a batch with a matching event_id is rejected (a fault).
+    func exchange(
+        for request: HTTPRequest, time: Double, fbtraceID: String,
+        rejectEventIDs: String? = nil
+    ) -> SandboxExchange {
         let route = SandboxRoute(path: request.path, crmPath: crmPath)
         let answer = Answer(request: request, time: time, fbtraceID: fbtraceID)
 
         switch route {
+        case .faults:
+            // Served by the driver, which owns the fault plan; reaching here is a bug.
+            return SandboxExchange(response: .text(500, "fault control is not wired"), record: nil)
+
         case .health:
             guard request.method == "GET" || request.method == "HEAD" else {
                 return SandboxExchange(response: answer.methodNotAllowed(allow: "GET"), record: nil)
@@ -59,7 +67,9 @@ struct SandboxHandler: Sendable {
                 )
                 return answer.graphRejection(error, dataset: dataset, version: version, batch: nil)
             }
-            return answer.events(version: version, dataset: dataset, validator: capi)
+            return answer.events(
+                version: version, dataset: dataset, validator: capi,
+                rejectEventIDs: rejectEventIDs)
 
         case .crm:
             guard request.method == "POST" else {
@@ -78,7 +88,8 @@ private struct Answer {
     let fbtraceID: String
 
     func events(
-        version: String, dataset: String, validator: CAPIRequestValidator
+        version: String, dataset: String, validator: CAPIRequestValidator,
+        rejectEventIDs: String?
     ) -> SandboxExchange {
         let capiRequest = CAPIRequest(
             dataset: dataset, apiVersion: version, query: request.query,
@@ -87,6 +98,20 @@ private struct Answer {
         )
         switch validator.validate(capiRequest) {
         case .accepted(let batch):
+            if let pattern = rejectEventIDs,
+                let index = Self.firstMatch(pattern, in: batch.events)
+            {
+                // Meta rejects the whole batch for one invalid event; so does this fault.
+                let error = GraphError.invalidParameter(
+                    "data[\(index)] was rejected by the sandbox's fault plan",
+                    title: "Event Rejected",
+                    fix: "Remove or fix the event; the sandbox rejects event ids matching "
+                        + "its reject_event_ids pattern.")
+                var exchange = graphRejection(
+                    error, dataset: dataset, version: version, batch: batch)
+                exchange.record?.fault = "reject"
+                return exchange
+            }
             let record = SandboxRecord(
                 time: time, kind: .capi, method: request.method, path: request.path,
                 dataset: dataset, apiVersion: version, status: 200, verdict: .accepted,
@@ -100,6 +125,15 @@ private struct Answer {
             )
         case .rejected(let error, let batch):
             return graphRejection(error, dataset: dataset, version: version, batch: batch)
+        }
+    }
+
+    /// The index of the first event whose event_id matches `pattern`.
+    static func firstMatch(_ pattern: String, in events: [JSONValue]) -> Int? {
+        guard let expression = try? NSRegularExpression(pattern: pattern) else { return nil }
+        return events.firstIndex { event in
+            guard let id = event["event_id"]?.stringValue else { return false }
+            return expression.firstMatch(in: id, range: NSRange(id.startIndex..., in: id)) != nil
         }
     }
 

@@ -10,6 +10,8 @@ enum SandboxRoute: Equatable, Sendable {
     case crm
     /// `/healthz`.
     case health
+    /// `/_sandbox/faults`: read (GET), replace (PUT) or clear (DELETE) the fault plan.
+    case faults
     /// A path that starts with a Graph version but is not the events edge: answered with a
     /// Graph-style 404, because whoever sent it is a Graph client that needs Graph's shape.
     case unknownGraphPath
@@ -23,6 +25,8 @@ enum SandboxRoute: Equatable, Sendable {
             self = .crm
         } else if segments == ["healthz"] {
             self = .health
+        } else if segments == ["_sandbox", "faults"] {
+            self = .faults
         } else if let first = segments.first, CAPIRequestValidator.isGraphVersion(first) {
             if segments.count == 3, segments[2] == "events" {
                 self = .events(version: first, dataset: segments[1])

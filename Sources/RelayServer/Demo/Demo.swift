@@ -19,6 +19,9 @@ public struct DemoOptions: Sendable {
     public var batchRate: Double = 0.25
     /// Keep the temporary journal and sandbox record instead of deleting them.
     public var keepFiles: Bool = false
+    /// Make the sandbox fail (`Demo.chaosFaults`), so that an operator can watch retries,
+    /// bisection, dead letters and an outage with its recovery.
+    public var chaos: Bool = false
     /// Whether output goes to a terminal (the live line is then redrawn in place).
     public var isTerminal: Bool
     /// Runs an interactive viewer on the relay's feed socket instead of the live line, and
@@ -140,6 +143,7 @@ public enum Demo {
         sandboxConfiguration.expectedAccessToken = secrets.accessToken
         sandboxConfiguration.appSecret = secrets.appSecret
         sandboxConfiguration.crmSecret = secrets.crmSecret
+        if options.chaos { sandboxConfiguration.faults = Demo.chaosFaults }
         let sandbox = Sandbox(configuration: sandboxConfiguration)
         try sandbox.start()
         defer { sandbox.stop() }
@@ -152,6 +156,15 @@ public enum Demo {
         configuration.capi.flushIntervalSeconds = 0.2
         configuration.crm?.url = "http://127.0.0.1:\(sandbox.port)\(sandboxConfiguration.crmPath)"
         configuration.crm?.flushIntervalSeconds = 0.2
+        if options.chaos {
+            // Short backoff, so that the recoveries happen while the operator watches.
+            configuration.capi.backoffBaseSeconds = 0.5
+            configuration.capi.backoffMaxSeconds = 4
+            configuration.capi.maxAttempts = 30
+            configuration.crm?.backoffBaseSeconds = 0.5
+            configuration.crm?.backoffMaxSeconds = 4
+            configuration.crm?.maxAttempts = 30
+        }
 
         let relay = try Relay(configuration: configuration, secrets: secrets, logger: logger)
         try relay.start()
@@ -195,7 +208,7 @@ public enum Demo {
         // failed before the totals are read. A bounded wait: after Ctrl-C the operator wants
         // the prompt back, and what is left stays counted as pending.
         relay.flush()
-        let deadline = Date().addingTimeInterval(Demo.drainSeconds)
+        let deadline = Date().addingTimeInterval(Demo.drainSeconds * (options.chaos ? 3 : 1))
         while Date() < deadline {
             let counters = try relay.journal.counters()
             if counters.capiPending == 0 && counters.crmPending == 0 { break }
@@ -215,6 +228,26 @@ public enum Demo {
             sandbox: SandboxTally(recordFile: sandboxConfiguration.recordPath ?? ""),
             resends: resends)
     }
+
+    /// What `--chaos` makes the sandbox do: CAPI answers 5 % 503 (Graph code 2), 3 % throttling
+    /// (code 17, Retry-After 1 s), 1 % code 1, and 1 % no answer for 2 s (past the 1.5 s
+    /// timeout); about one event in 64 is rejected as invalid, which makes Meta-style
+    /// batch rejections the relay must split; CAPI is down from 10 s to 20 s after the start.
+    /// The CRM fails 10 % of posts and is down from 25 s to 32 s.
+    public static let chaosFaults = SandboxFaults(
+        seed: 1,
+        capi: SandboxFaults.Target(
+            latencyMs: 30,
+            errors: [
+                .init(rate: 0.05, status: 503, code: 2),
+                .init(rate: 0.03, status: 400, code: 17, retryAfterSeconds: 1),
+                .init(rate: 0.01, status: 500, code: 1),
+            ],
+            timeoutRate: 0.01, timeoutMs: 2000, rejectEventIDs: #"^cr1\.0[0-3]"#,
+            outages: [.init(fromSeconds: 10, toSeconds: 20)]),
+        crm: SandboxFaults.Target(
+            errors: [.init(rate: 0.1, status: 503)],
+            outages: [.init(fromSeconds: 25, toSeconds: 32, status: 503, code: nil)]))
 
     /// How long the demo waits for pending deliveries at the end, in seconds.
     static let drainSeconds: Double = 15
