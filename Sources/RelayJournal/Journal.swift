@@ -336,6 +336,10 @@ public protocol Journal: AnyObject, Sendable {
 
     func counters() throws(JournalError) -> JournalCounters
 
+    /// Per event name, how many conversions there are and how many carry each match key
+    /// (``MatchKey/all``), over the journal's life.
+    func matchKeyCoverage() throws(JournalError) -> [MatchKeyCount]
+
     /// Pending conversions per dataset at a destination.
     func backlog(for destination: Destination) throws(JournalError) -> [String: Int]
 
@@ -373,5 +377,19 @@ extension Journal {
         let done = Completion<Result<AppendReceipt, JournalError>>()
         append(delivery) { done.finish($0) }
         return try done.wait().get()
+    }
+}
+
+/// Match-key coverage of one event name: conversions, and how many carry each key.
+public struct MatchKeyCount: Sendable, Equatable {
+    public var eventName: String
+    public var conversions: Int
+    /// Keys of ``MatchKey/all`` to the number of conversions carrying them; absent means none.
+    public var carrying: [String: Int]
+
+    public init(eventName: String, conversions: Int, carrying: [String: Int]) {
+        self.eventName = eventName
+        self.conversions = conversions
+        self.carrying = carrying
     }
 }

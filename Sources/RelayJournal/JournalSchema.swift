@@ -164,6 +164,18 @@ enum JournalSchema {
         CREATE INDEX dead_letters_created ON dead_letters (created_at_ms);
         CREATE INDEX dead_letters_conversion ON dead_letters (conversion_id);
         """,
+        // Version 7: per event name, how many conversions carry each match key (and, under
+        // "*", how many there are), kept in the insert's transaction so the feed can show
+        // match-key coverage every second without reading every conversion. Conversions
+        // journaled before this version are not counted.
+        """
+        CREATE TABLE match_key_counts (
+            event_name TEXT NOT NULL,
+            match_key TEXT NOT NULL,
+            conversions INTEGER NOT NULL,
+            PRIMARY KEY (event_name, match_key)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

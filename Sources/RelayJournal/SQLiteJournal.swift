@@ -507,6 +507,17 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         ).run()
         let id = database.lastInsertRowID
 
+        // Match-key coverage, counted as the conversion is made.
+        let counting = try database.statement(
+            """
+            INSERT INTO match_key_counts (event_name, match_key, conversions) VALUES (?, ?, 1)
+            ON CONFLICT (event_name, match_key) DO UPDATE SET conversions = conversions + 1
+            """)
+        for key in ["*"] + MatchKey.carried(by: conversion) {
+            counting.reset()
+            try counting.bind(.text(conversion.eventName), .text(key)).run()
+        }
+
         // A key older than the window is replaced: past the window the same id is a new event.
         try database.statement(
             """
@@ -718,6 +729,30 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     }
 
     // MARK: Reading
+
+    public func matchKeyCoverage() throws(JournalError) -> [MatchKeyCount] {
+        try read { database in
+            let statement = try database.statement(
+                "SELECT event_name, match_key, conversions FROM match_key_counts"
+                    + " ORDER BY event_name")
+            var byName: [String: MatchKeyCount] = [:]
+            var order: [String] = []
+            while try statement.step() {
+                let name = statement.text(0) ?? ""
+                if byName[name] == nil {
+                    order.append(name)
+                    byName[name] = MatchKeyCount(eventName: name, conversions: 0, carrying: [:])
+                }
+                let count = Int(statement.int(2))
+                if statement.text(1) == "*" {
+                    byName[name]?.conversions = count
+                } else if let key = statement.text(1) {
+                    byName[name]?.carrying[key] = count
+                }
+            }
+            return order.compactMap { byName[$0] }
+        }
+    }
 
     public func counters() throws(JournalError) -> JournalCounters {
         try read { database in

@@ -43,6 +43,19 @@ struct ConsoleRendererTests {
         try expectGolden(render(busyState), "dashboard")
     }
 
+    @Test func coverageShowsThePixelAndEachEventNamesMatchKeys() {
+        var state = busyState
+        state.stats.pixelCoverage = 0.625
+        state.stats.matchKeys = [
+            MatchKeyShare(
+                eventName: "Lead", conversions: 8,
+                carrying: ["page_scoped_user_id": 8, "em": 4, "ph": 1])
+        ]
+        let line = render(state, width: 120).lines[4]
+        #expect(line.contains("Coverage   pixel 63%"))
+        #expect(line.contains("Lead (8): psid 100% em 50% ph 13% ext 0% fbc 0% fbp 0%"))
+    }
+
     @Test func freshConsoleSaysWhatEachEmptyPaneIsWaitingFor() throws {
         var state = ConsoleState.fresh()
         state.socketPath = "/run/capi-relay/feed.sock"

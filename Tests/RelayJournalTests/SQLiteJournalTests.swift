@@ -121,9 +121,10 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
 
     @Test func theJournalFileIsReadableByItsOwnerOnly() throws {
         let temp = try TemporaryJournal()
-        _ = try temp.journal.appendAndWait(delivery([
-            InboundItem(signal: signal(.read, mid: nil), outcome: .notConversion(reason: "x"))
-        ]))
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(signal: signal(.read, mid: nil), outcome: .notConversion(reason: "x"))
+            ]))
         for suffix in ["", "-wal"] {
             var status = stat()
             #expect(stat(temp.journal.path + suffix, &status) == 0)
@@ -355,4 +356,43 @@ final class Failures: @unchecked Sendable {
     private var value = 0
     func add() { lock.withLock { value += 1 } }
     var count: Int { lock.withLock { value } }
+}
+
+@Suite struct MatchKeyCoverageTests {
+    @Test func eachNewConversionCountsTheMatchKeysItCarriesAndDuplicatesCountNothing() throws {
+        let temp = try TemporaryJournal()
+        // The journal takes identifiers from the person's profile, so the email goes there,
+        // with consent.
+        let withEmail = conversion("e1")
+        let email = ProfileUpdate(
+            consent: .granted, identifiers: ["em": [String(repeating: "a", count: 64)]],
+            consentSource: "test")
+        _ = try temp.journal.appendAndWait(
+            delivery([
+                InboundItem(
+                    signal: signal(.quickReply), outcome: .conversion(withEmail),
+                    profileUpdate: email),
+                InboundItem(
+                    signal: signal(.postback, psid: "732"),
+                    outcome: .conversion(conversion("e2", psid: "732"))),
+                InboundItem(
+                    signal: signal(.postback),
+                    outcome: .conversion(conversion("s1", name: "Schedule"))),
+            ]))
+        // A redelivery is a dedupe hit: it must not count a second time.
+        _ = try temp.journal.appendAndWait(
+            delivery([InboundItem(signal: signal(.quickReply), outcome: .conversion(withEmail))]))
+
+        let coverage = try temp.journal.matchKeyCoverage()
+        #expect(
+            coverage == [
+                MatchKeyCount(
+                    eventName: "Lead", conversions: 2,
+                    carrying: ["page_scoped_user_id": 2, "em": 1]),
+                // The same person's Schedule carries the email from the profile too.
+                MatchKeyCount(
+                    eventName: "Schedule", conversions: 1,
+                    carrying: ["page_scoped_user_id": 1, "em": 1]),
+            ])
+    }
 }

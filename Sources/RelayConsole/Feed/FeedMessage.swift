@@ -60,10 +60,20 @@ public struct FeedStats: Sendable, Equatable {
     /// Counter name (as on the wire, e.g. `dedupe_hits`) to value.
     public var counters: [String: Int64]
     public var destinations: [DestinationHealth]
+    /// The share of conversions whose event_id the browser pixel also reported; nil before
+    /// the first conversion.
+    public var pixelCoverage: Double?
+    /// Per event name, the share of conversions carrying each match key.
+    public var matchKeys: [MatchKeyShare]
 
-    public init(counters: [String: Int64] = [:], destinations: [DestinationHealth] = []) {
+    public init(
+        counters: [String: Int64] = [:], destinations: [DestinationHealth] = [],
+        pixelCoverage: Double? = nil, matchKeys: [MatchKeyShare] = []
+    ) {
         self.counters = counters
         self.destinations = destinations
+        self.pixelCoverage = pixelCoverage
+        self.matchKeys = matchKeys
     }
 
     public init(_ value: JSONValue) {
@@ -73,9 +83,40 @@ public struct FeedStats: Sendable, Equatable {
         }
         self.counters = counters
         destinations = value["destinations"]?.arrayValue?.map(DestinationHealth.init) ?? []
+        let pixel = value["counters"]?["pixel_coverage"]?["share"]
+        pixelCoverage = pixel?.numberValue
+        matchKeys = value["match_keys"]?.arrayValue?.compactMap(MatchKeyShare.init) ?? []
     }
 
     public subscript(counter: String) -> Int64 { counters[counter] ?? 0 }
+}
+
+/// Match-key coverage of one event name, as the relay counts it.
+public struct MatchKeyShare: Sendable, Equatable {
+    public var eventName: String
+    public var conversions: Int64
+    /// Match key (`em`, `ph`, …) to conversions carrying it.
+    public var carrying: [String: Int64]
+
+    public init(eventName: String, conversions: Int64, carrying: [String: Int64]) {
+        self.eventName = eventName
+        self.conversions = conversions
+        self.carrying = carrying
+    }
+
+    init?(_ value: JSONValue) {
+        guard let name = value["event_name"]?.stringValue,
+            let conversions = value["conversions"]?.integerValue
+        else { return nil }
+        eventName = name
+        self.conversions = conversions
+        carrying = (value["carrying"]?.objectValue ?? [:]).compactMapValues(\.integerValue)
+    }
+
+    /// The share of conversions carrying `key`, 0 to 1.
+    public func share(_ key: String) -> Double {
+        conversions == 0 ? 0 : Double(carrying[key] ?? 0) / Double(conversions)
+    }
 }
 
 /// How one destination (a CAPI dataset or the CRM) is doing.

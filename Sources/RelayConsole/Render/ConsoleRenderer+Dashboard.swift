@@ -7,15 +7,16 @@ extension ConsoleRenderer {
         min(max(state.stats.destinations.count, 1), 4)
     }
 
-    /// Every row except the flow's lines: header, totals (3), destinations (title and lines),
-    /// flow title, failures (title and lines), status and footer.
+    /// Every row except the flow's lines: header, totals (3), coverage, destinations (title
+    /// and lines), flow title, failures (title and lines), status and footer.
     func fixedRows(for state: ConsoleState) -> Int {
-        1 + 3 + 1 + destinationRows(for: state) + 1 + 1 + failureRows() + 2
+        1 + 3 + 1 + 1 + destinationRows(for: state) + 1 + 1 + failureRows() + 2
     }
 
     func drawDashboard(_ state: ConsoleState, on screen: inout Screen) {
         var row = 1
         drawTotals(state, row: &row, on: &screen)
+        drawCoverage(state, row: &row, on: &screen)
         drawDestinations(state, row: &row, on: &screen)
         drawFlow(state, row: &row, on: &screen)
         drawFailures(state, row: row, on: &screen)
@@ -53,6 +54,37 @@ extension ConsoleRenderer {
                 Self.rightAligned(rate, columnWidth - 1), row: row + 2, column: x, role: .dim)
         }
         row += 3
+    }
+
+    // MARK: Coverage
+
+    /// One line: the pixel's coverage, then per event name the share of conversions carrying
+    /// each match key, the relay's own estimate of match quality.
+    private func drawCoverage(_ state: ConsoleState, row: inout Int, on screen: inout Screen) {
+        let stats = state.stats
+        screen.put(" Coverage", row: row, column: 0, role: .title)
+        var text = "pixel " + (stats.pixelCoverage.map(Self.percent) ?? "–")
+        if stats.matchKeys.isEmpty {
+            text += "   match keys: no conversions yet"
+        }
+        for entry in stats.matchKeys {
+            let shares = Self.matchKeyLabels.map { key, label in
+                "\(label) \(Self.percent(entry.share(key)))"
+            }
+            text += "   \(entry.eventName) (\(entry.conversions)): " + shares.joined(separator: " ")
+        }
+        screen.put(String(text.prefix(max(width - 12, 0))), row: row, column: 12, role: .text)
+        row += 1
+    }
+
+    /// Match keys in the order shown, with their short labels.
+    static let matchKeyLabels: [(String, String)] = [
+        ("page_scoped_user_id", "psid"), ("em", "em"), ("ph", "ph"), ("external_id", "ext"),
+        ("fbc", "fbc"), ("fbp", "fbp"),
+    ]
+
+    static func percent(_ share: Double) -> String {
+        "\(Int((share * 100).rounded()))%"
     }
 
     static func rate(_ value: Double?) -> String {

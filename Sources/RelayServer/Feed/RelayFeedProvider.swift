@@ -78,7 +78,11 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
         let totals = (try? journal.counters()) ?? JournalCounters()
         let backlog = (try? journal.backlog(for: .capi)) ?? [:]
         let crmBacklog = ((try? journal.backlog(for: .crm)) ?? [:]).values.reduce(0, +)
+        let matchKeys = Self.describe((try? journal.matchKeyCoverage()) ?? [])
         return [
+            // Per event name over the journal's life: conversions, and how many carry each
+            // match key (the relay's own estimate of match quality).
+            "match_keys": matchKeys,
             "counters": Self.describe(totals, since: baseline),
             "totals": Self.describe(totals, since: JournalCounters()),
             "destinations": .array(
@@ -86,6 +90,21 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
                     datasets: Set(configuration.pages.map(\.dataset)).sorted(),
                     crm: configuration.crm != nil, backlog: backlog, crmBacklog: crmBacklog)),
         ]
+    }
+
+    private static func describe(_ coverage: [MatchKeyCount]) -> JSONValue {
+        var entries: [JSONValue] = []
+        for entry in coverage {
+            var carrying: [String: JSONValue] = [:]
+            for (key, count) in entry.carrying { carrying[key] = .integer(Int64(count)) }
+            let fields: [String: JSONValue] = [
+                "event_name": .string(entry.eventName),
+                "conversions": .integer(Int64(entry.conversions)),
+                "carrying": .object(carrying),
+            ]
+            entries.append(.object(fields))
+        }
+        return .array(entries)
     }
 
     /// Counters since `baseline` (the relay's start, or the journal's creation for `totals`).

@@ -64,7 +64,7 @@ public struct ShadowComparison: Sendable, Equatable {
 /// actually sent, and the pixel echoes.
 public struct QAChecklist {
     /// The match keys reported, in order.
-    public static let matchKeys = ["page_scoped_user_id", "em", "ph", "external_id", "fbc", "fbp"]
+    public static let matchKeys = MatchKey.all
     /// user_data keys Meta wants hashed (SHA-256, lowercase hex).
     static let hashedKeys: Set<String> = Set(CustomerField.allCases.map(\.rawValue))
     /// How far ahead of the send time an event_time may lie: the sandbox's clock skew.
@@ -322,13 +322,8 @@ public struct QAChecklist {
                     eventName: stored.eventName, conversions: 0,
                     carrying: Dictionary(uniqueKeysWithValues: matchKeys.map { ($0, 0) }))
             entry.conversions += 1
-            let userData = stored.conversion.map { CAPIEventEncoder.event($0)["user_data"] }
-            for key in matchKeys {
-                let value = userData??[key]
-                let present =
-                    value?.stringValue.map { !$0.isEmpty }
-                    ?? (value?.arrayValue.map { !$0.isEmpty } ?? false)
-                if present { entry.carrying[key, default: 0] += 1 }
+            for key in stored.conversion.map(MatchKey.carried(by:)) ?? [] {
+                entry.carrying[key, default: 0] += 1
             }
             byName[stored.eventName] = entry
         }
