@@ -76,12 +76,16 @@ public enum CAPIEventEncoder {
             "event_name": .string(conversion.eventName),
             "event_time": .integer(conversion.eventTime),
             "dataset": .string(conversion.dataset),
-            "channel": .string(conversion.channel),
-            "page_id": .string(conversion.pageID),
-            "page_scoped_user_id": .string(conversion.pageScopedUserID),
             "rule": .string(conversion.rule),
             "custom_data": .object(conversion.customData),
         ]
+        // A chat's channel and person only for conversions that happened in a chat: a website
+        // event has neither, and an empty page id would look like a broken record.
+        if !conversion.pageScopedUserID.isEmpty {
+            payload["channel"] = .string(conversion.channel)
+            payload["page_id"] = .string(conversion.pageID)
+            payload["page_scoped_user_id"] = .string(conversion.pageScopedUserID)
+        }
         if let actionSource = conversion.actionSource {
             payload["action_source"] = .string(actionSource)
         }

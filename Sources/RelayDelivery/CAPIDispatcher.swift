@@ -347,7 +347,7 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 destination: "capi", dataset: dataset, eventIDs: items.map(\.conversion.eventID),
                 status: failure.httpStatus, code: failure.graphCode,
                 subcode: failure.graphSubcode, message: failure.message,
-                nextRetryMillis: nextRetry))
+                nextRetryMillis: nextRetry, failureClass: failure.failureClass))
         for (item, change) in zip(items, changes) {
             if case .failed(let reason) = change.change {
                 observer(

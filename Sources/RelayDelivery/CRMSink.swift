@@ -228,7 +228,7 @@ public final class CRMSink: @unchecked Sendable {
             .attemptFailed(
                 destination: "crm", dataset: dataset, eventIDs: [eventID],
                 status: failure.httpStatus, code: nil, subcode: nil, message: failure.message,
-                nextRetryMillis: nextRetry))
+                nextRetryMillis: nextRetry, failureClass: failure.failureClass))
         if case .failed(let reason)? = change {
             observer(.deadLettered(eventID: eventID, destination: "crm", reason: reason.summary))
         }

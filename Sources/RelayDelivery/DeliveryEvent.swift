@@ -6,9 +6,12 @@ public enum DeliveryEvent: Sendable, Equatable {
         eventsReceived: Int?, fbtraceID: String?)
     /// A request failed; the events are retried at `nextRetryMillis`, or nil when not retried
     /// (split, dead-lettered or paused).
+    /// `failureClass` says what kind of failure it was (``FailureClass``): only transient ones
+    /// (no answer, 5xx, throttling) say that the destination may be down.
     case attemptFailed(
         destination: String, dataset: String, eventIDs: [String], status: Int?,
-        code: Int?, subcode: Int?, message: String, nextRetryMillis: Int64?)
+        code: Int?, subcode: Int?, message: String, nextRetryMillis: Int64?,
+        failureClass: FailureClass)
     case expired(eventID: String, reason: String)
     /// Given up for good: a permanent error or attempts exhausted. `code` is the dead
     /// letter's reason code (`graph_100`, `attempts_exhausted`, …).

@@ -88,6 +88,20 @@ public struct AppendReceipt: Sendable, Equatable {
     public var results: [ItemResult]
     /// Field names removed for lack of consent, by item position (names only, never values).
     public var consentDropped: [Int: [String]] = [:]
+    /// For each dedupe hit, by item position, the event name and dataset of the conversion it
+    /// matched (an echo names neither itself).
+    public var matches: [Int: MatchedConversion] = [:]
+}
+
+/// The conversion a dedupe hit matched, as the feed shows it.
+public struct MatchedConversion: Sendable, Equatable {
+    public var eventName: String
+    public var dataset: String
+
+    public init(eventName: String, dataset: String) {
+        self.eventName = eventName
+        self.dataset = dataset
+    }
 }
 
 /// Why the journal could not do what was asked.

@@ -134,6 +134,7 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
 
         var results: [ItemResult] = []
         var consentDropped: [Int: [String]] = [:]
+        var matches: [Int: MatchedConversion] = [:]
         for (position, item) in delivery.items.enumerated() {
             // The profile changes first, so that a consent given in this very signal (an optin
             // that is also a conversion) already applies to it.
@@ -168,11 +169,22 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
                     .int(database.lastInsertRowID), .int(matched), .text(rule),
                     .text(delivery.source), .int(delivery.receivedAtMillis)
                 ).run()
+
+                // What the hit matched, for the feed: an echo names no event or dataset.
+                let matchedRow = try database.statement(
+                    "SELECT event_name, dataset FROM conversions WHERE id = ?")
+                try matchedRow.bind(.int(matched))
+                if try matchedRow.step() {
+                    matches[position] = MatchedConversion(
+                        eventName: matchedRow.text(0) ?? "", dataset: matchedRow.text(1) ?? "")
+                }
+                matchedRow.reset()
             }
             results.append(result)
         }
         return AppendReceipt(
-            deliveryID: deliveryID, results: results, consentDropped: consentDropped)
+            deliveryID: deliveryID, results: results, consentDropped: consentDropped,
+            matches: matches)
     }
 
     /// What one item becomes: a new conversion, a dedupe hit, or not a conversion (with why).
@@ -277,10 +289,12 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             )
         }
 
-        // A CRM does not need to hear of a conversion it reported itself.
+        // A CRM does not need to hear of a conversion it reported itself, and a test event
+        // (one with a test_event_code, for Meta's Test Events) must not become a CRM record.
         let id = try insertConversion(
             conversion, at: delivery.receivedAtMillis, capiState: capiState,
-            crmState: delivery.source == "crm_echo" ? "disabled" : crmState,
+            crmState: delivery.source == "crm_echo" || conversion.testEventCode != nil
+                ? "disabled" : crmState,
             consentDropped: decision.droppedFields, into: database)
         try insertKeys(
             of: conversion, id: id, sourceKey: item.sourceKey, identities: identities,

@@ -13,6 +13,9 @@ public struct ReloadResult: Sendable, Equatable {
     /// Extending reload to one of them means rebuilding that part and removing it from here.
     static let restartOnlyKeys = [
         "listen", "journal", "http", "pages", "dedupe", "feed", "consent", "ldu", "rules",
+        // Shadow mode decides at start whether a CAPI dispatcher runs at all; a reload that
+        // could switch it silently would send live while the operator believes otherwise.
+        "mode", "qa", "server_events", "capi_ingest", "crm_echo", "pixel_echo",
         // The delivery tick is fixed when the worker thread starts.
         "capi.flush_interval_seconds", "crm.flush_interval_seconds",
     ]
@@ -52,6 +55,12 @@ extension RelayConfiguration {
         case "consent": consent = current.consent
         case "ldu": ldu = current.ldu
         case "rules": rules = current.rules
+        case "mode": mode = current.mode
+        case "qa": qa = current.qa
+        case "server_events": serverEvents = current.serverEvents
+        case "capi_ingest": capiIngest = current.capiIngest
+        case "crm_echo": crmEcho = current.crmEcho
+        case "pixel_echo": pixelEcho = current.pixelEcho
         case "capi.flush_interval_seconds":
             capi.flushIntervalSeconds = current.capi.flushIntervalSeconds
         case "crm.flush_interval_seconds":

@@ -245,7 +245,10 @@ public final class Relay: @unchecked Sendable {
         if let crmSink, let crm = Relay.crmDestination(applied, nextSecrets) {
             crmSink.update(crm)
         }
-        logger.notice(
+        // A change that waits for a restart is worth an operator's attention: until then the
+        // relay runs on the old value.
+        let log = result.needsRestart.isEmpty ? logger.notice : logger.warning
+        log(
             "config reloaded",
             [
                 (
@@ -347,7 +350,11 @@ public final class Relay: @unchecked Sendable {
         switch MessengerVerification.answer(query: request.query, verifyToken: verifyToken) {
         case .accept(let challenge):
             logger.notice("webhook subscription verified", [("source", "messenger")])
-            responder.respond(.text(200, challenge))
+            // Exactly the challenge, with no newline: Meta compares the body with what it sent.
+            responder.respond(
+                HTTPResponse(
+                    status: 200, headers: ["Content-Type": "text/plain; charset=utf-8"],
+                    body: Array(challenge.utf8)))
         case .reject(let reason):
             reject("verify_token", reason: reason, request: request)
             responder.respond(.text(403, "verification failed"))
@@ -505,6 +512,10 @@ public final class Relay: @unchecked Sendable {
                 }
                 feed.publish(.queued, ["event_id": .string(eventID), "destination": "capi"])
             case .dedupeHit(_, let eventID, let rule):
+                if let matched = receipt.matches[position] {
+                    fields["event_name"] = .string(matched.eventName)
+                    fields["dataset"] = .string(matched.dataset)
+                }
                 fields["event_id"] = .string(eventID)
                 fields["rule"] = .string(rule)
                 fields["matched_event_id"] = .string(eventID)
@@ -533,14 +544,14 @@ public final class Relay: @unchecked Sendable {
                 ])
         case .attemptFailed(
             let destination, let dataset, let eventIDs, let status, let code, let subcode,
-            let message, let next):
+            let message, let next, let failureClass):
             feed.publish(
                 .attemptFailed,
                 [
                     "destination": .string(destination), "dataset": .string(dataset),
                     "event_ids": .array(eventIDs.map(JSONValue.string)),
                     "status": integer(status), "code": integer(code), "subcode": integer(subcode),
-                    "message": .string(message),
+                    "message": .string(message), "class": .string(failureClass.rawValue),
                     "next_retry_at": next.map { .string(FeedRecord.timestamp($0)) } ?? .null,
                 ])
         case .expired(let eventID, let reason):

@@ -29,6 +29,26 @@ import Testing
         #expect(applied.capi.timeoutSeconds == 3)
     }
 
+    @Test func switchingToShadowModeWaitsForARestartAndSaysSo() throws {
+        let current = try example()
+        var next = current
+        next.mode = RelayConfiguration.shadowMode
+        let result = ReloadResult.compare(current, next, secretsChanged: false)
+        #expect(result.needsRestart == ["mode"])
+        var applied = next
+        for key in result.needsRestart { applied.restore(key, from: current) }
+        #expect(!applied.isShadow)
+    }
+
+    @Test func everyTopLevelKeyIsEitherReloadedOrNamedForARestart() {
+        let reloaded: Set = ["capi", "crm", "messenger", "shutdown"]
+        let restartOnly = Set(ReloadResult.restartOnlyKeys.map { String($0.prefix { $0 != "." }) })
+        let unclassified = RelayConfiguration.CodingKeys.allCases.map(\.rawValue).filter {
+            !reloaded.contains($0) && !restartOnly.contains($0)
+        }
+        #expect(unclassified.isEmpty, "a reload would ignore these silently: \(unclassified)")
+    }
+
     @Test func anUnchangedConfigChangesNothing() throws {
         let result = ReloadResult.compare(try example(), try example(), secretsChanged: false)
         #expect(result == ReloadResult())

@@ -15,12 +15,22 @@ import Testing
             try stack.postWebhook(try MessengerFixture.shifted("echo-read-delivery.json")).status
                 == 200)
 
-        let client = try FeedTestClient(path: stack.feedPath)
-        let hello = try client.next()
+        // The webhook is acknowledged before its records are published, so on a busy machine
+        // a client connecting at once may find them still on their way: connect until the
+        // snapshot holds the delivery's four records (received, three not_conversion).
+        var client = try FeedTestClient(path: stack.feedPath)
+        var hello = try client.next()
+        var snapshot = try client.next()
+        let deadline = Date().addingTimeInterval(10)
+        while (snapshot["records"]?.arrayValue?.count ?? 0) < 4 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            client = try FeedTestClient(path: stack.feedPath)
+            hello = try client.next()
+            snapshot = try client.next()
+        }
         #expect(hello["type"] == "hello")
         #expect(hello["protocol"] == 1)
         #expect(hello["config"]?["datasets"] == ["880000000000001"])
-        let snapshot = try client.next()
         #expect(snapshot["type"] == "snapshot")
         let history = snapshot["records"]?.arrayValue ?? []
         #expect(history.first?["stage"] == "received")

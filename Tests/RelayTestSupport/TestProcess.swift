@@ -13,6 +13,9 @@ public final class TestProcess: @unchecked Sendable {
     private var stdoutText = ""
     /// Guarded by `lock`.
     private var stderrText = ""
+    /// Pipes that reached end of file, so everything the process wrote is in; guarded by
+    /// `lock`.
+    private var closedPipes = 0
 
     /// The built `capi-relay` binary, beside the test bundle in the build directory.
     public static var binary: URL {
@@ -46,13 +49,19 @@ public final class TestProcess: @unchecked Sendable {
             let data = handle.availableData
             if data.isEmpty { handle.readabilityHandler = nil }
             let text = String(decoding: data, as: UTF8.self)
-            self?.lock.withLock { self?.stdoutText += text }
+            self?.lock.withLock {
+                self?.stdoutText += text
+                if data.isEmpty { self?.closedPipes += 1 }
+            }
         }
         err.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             if data.isEmpty { handle.readabilityHandler = nil }
             let text = String(decoding: data, as: UTF8.self)
-            self?.lock.withLock { self?.stderrText += text }
+            self?.lock.withLock {
+                self?.stderrText += text
+                if data.isEmpty { self?.closedPipes += 1 }
+            }
         }
         try process.run()
     }
@@ -102,8 +111,13 @@ public final class TestProcess: @unchecked Sendable {
             process.terminate()
             throw TestFailure("process did not exit within \(timeout) s")
         }
-        // Let the pipes drain what the process wrote last.
-        Thread.sleep(forTimeInterval: 0.1)
+        // Wait until both pipes reach end of file, so that stdout and stderr hold everything
+        // the process wrote (a fixed pause lost the tail of a long output on a busy machine).
+        // A child the process left running may hold a pipe open; give up after 5 s then.
+        let drained = Date().addingTimeInterval(5)
+        while lock.withLock({ closedPipes }) < 2 && Date() < drained {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         return process.terminationStatus
     }
 

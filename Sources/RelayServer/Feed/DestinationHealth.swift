@@ -56,7 +56,8 @@ final class DestinationHealth: @unchecked Sendable {
                     )
                 ]
             case .attemptFailed(
-                let destination, let dataset, _, let status, let code, let subcode, let message, _):
+                let destination, let dataset, _, let status, let code, let subcode, let message, _,
+                let failureClass):
                 let name = Self.name(destination: destination, dataset: dataset)
                 var entry = entries[name, default: Entry()]
                 entry.lastError = .object([
@@ -66,6 +67,12 @@ final class DestinationHealth: @unchecked Sendable {
                     "subcode": subcode.map { .integer(Int64($0)) } ?? .null,
                     "message": .string(message),
                 ])
+                // Only a failure that says the destination may be unreachable counts toward an
+                // outage: a batch refused for an invalid event proves the destination is up.
+                guard failureClass == .transient else {
+                    entries[name] = entry
+                    return []
+                }
                 entry.failuresInARow += 1
                 var records: [(FeedStage, [String: JSONValue])] = []
                 if entry.downSinceMillis == nil && entry.failuresInARow >= Self.outageThreshold {
