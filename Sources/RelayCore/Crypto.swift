@@ -27,12 +27,15 @@ public enum Crypto {
             capi_relay_sha256(
                 buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count,
                 digest.baseAddress)
-            return String(unsafeUninitializedCapacity: 64) { out in
+            // Hex into a second stack buffer, then one copy into the String: String's
+            // ASCII check on a finished buffer costs less than its UTF-8 validation of a
+            // buffer filled in place.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { hex in
                 for index in 0..<32 {
-                    out[2 * index] = hexDigit(digest[index] >> 4)
-                    out[2 * index + 1] = hexDigit(digest[index] & 0x0f)
+                    hex[2 * index] = hexDigit(digest[index] >> 4)
+                    hex[2 * index + 1] = hexDigit(digest[index] & 0x0f)
                 }
-                return 64
+                return String(decoding: UnsafeBufferPointer(hex), as: UTF8.self)
             }
         }
     }
