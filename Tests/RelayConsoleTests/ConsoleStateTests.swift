@@ -90,6 +90,18 @@ struct ConsoleStateTests {
         #expect(state.notice?.text == "Re-send queued for cr1.lead0001.")
     }
 
+    @Test func aCRMDeliveryAloneDoesNotMakeAnEventAlreadyDelivered() {
+        var state = ConsoleState.fresh()
+        state.feed([
+            FeedFixtures.hello,
+            FeedFixtures.snapshot(records: [FeedFixtures.mappedLead, FeedFixtures.sentLeadToCRM]),
+        ])
+        state.press(.moveUp)
+        state.press(.resend)
+        #expect(state.mode == .confirmResend(eventID: "cr1.lead0001", alreadyDelivered: false))
+        #expect(state.type("y") == [.send("resend cr1.lead0001")])
+    }
+
     @Test func anyKeyButYesCancelsAResendAndSaysNothingWasSent() {
         var state = ConsoleState.fresh()
         state.feed(FeedFixtures.opening)

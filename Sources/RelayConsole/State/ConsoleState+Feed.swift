@@ -90,7 +90,9 @@ extension ConsoleState {
             failures.insert(record, at: 0)
             if failures.count > Self.failureCapacity { failures.removeLast() }
         }
-        if record.stage == .sent {
+        // The relay's already_delivered check reads the CAPI state alone: an event whose CRM
+        // post succeeded while its CAPI delivery is pending is not delivered.
+        if record.stage == .sent && record.text("destination") == "capi" {
             // Bounded by clearing rather than by age: forgetting only means the relay, which
             // checks again, answers already_delivered and the console asks once more.
             if deliveredEventIDs.count > 200_000 { deliveredEventIDs.removeAll() }

@@ -62,7 +62,8 @@ public struct ConsoleState: Sendable, Equatable {
     /// Flow lines on screen, set by the driver from the layout so that paging moves a page.
     public var pageSize = 10
 
-    /// Events seen in a `sent` record: re-sending them needs the relay's confirm flag.
+    /// Events seen in a `sent` record to CAPI: re-sending them needs the relay's confirm
+    /// flag. A CRM delivery alone does not count, as the relay asks only about CAPI.
     var deliveredEventIDs: Set<String> = []
     var nextEntryID = 0
     var lastSample: (time: Double, counters: [String: Int64])?
