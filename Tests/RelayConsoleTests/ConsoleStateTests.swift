@@ -102,6 +102,23 @@ struct ConsoleStateTests {
         #expect(state.type("y") == [.send("resend cr1.lead0001")])
     }
 
+    @Test func aRefusedResendLeadsWithWhyAndKeepsTheRelaysWholeMessage() {
+        var state = ConsoleState.fresh()
+        state.feed([FeedFixtures.hello, FeedFixtures.snapshot(records: [FeedFixtures.mappedLead])])
+        state.press(.resend)
+        state.type("y")
+        state.feed([FeedFixtures.alreadyQueued])
+        #expect(
+            state.notice?.text
+                == "Re-send refused: still queued for CAPI — nothing to re-send yet"
+                + " (cr1.lead0001)")
+        #expect(
+            state.notice?.fullText
+                == "Re-send of cr1.lead0001 refused: event cr1.lead0001 is still queued for"
+                + " delivery; there is nothing to re-send yet (already_queued)")
+        #expect(state.notice?.isWarning == true)
+    }
+
     @Test func anyKeyButYesCancelsAResendAndSaysNothingWasSent() {
         var state = ConsoleState.fresh()
         state.feed(FeedFixtures.opening)

@@ -133,13 +133,25 @@ extension ConsoleState {
                 mode = .confirmResend(eventID: eventID, alreadyDelivered: true)
             } else {
                 post(
-                    "Re-send of \(eventID) refused: \(Self.describe(reply))", warning: true,
-                    now: now)
+                    "Re-send refused: \(Self.resendRefusal(reply)) (\(eventID))",
+                    detail: "Re-send of \(eventID) refused: \(Self.describe(reply))",
+                    warning: true, now: now)
             }
         default:
             if !reply.ok {
                 post("The relay refused: \(Self.describe(reply))", warning: true, now: now)
             }
+        }
+    }
+
+    /// A refused re-send in a few words, to lead the status line; the relay's whole message
+    /// goes to the notice's detail.
+    static func resendRefusal(_ reply: FeedReply) -> String {
+        switch reply.errorCode {
+        case "already_queued": "still queued for CAPI — nothing to re-send yet"
+        case "unknown_event": "no conversion has this event_id"
+        case "journal_error": "the relay's journal could not be written"
+        default: describe(reply)
         }
     }
 
