@@ -16,6 +16,8 @@ struct ConsoleSession {
     var backoff = ReconnectBackoff()
     /// Seconds since 1970 of the next connection attempt.
     var nextAttempt = 0.0
+    /// The last notice written to the log, so that each is written once.
+    var loggedNotice: ConsoleState.Notice?
 
     /// Redraws at least this often (seconds) for the clock and the retry countdown.
     static let idleRedraw = 0.5
@@ -34,6 +36,7 @@ struct ConsoleSession {
             bindings: BindingTable(readOnly: options.readOnly), themeNames: catalog.names,
             themeIndex: themeIndex)
         state.socketPath = options.socketPath
+        state.logPath = log.path
     }
 
     mutating func run() {
@@ -81,6 +84,17 @@ struct ConsoleSession {
                         if let theme = catalog.theme(named: name) { terminal.apply(theme) }
                     }
                 }
+            }
+
+            // The status line may cut a notice; the log has it whole.
+            if let notice = state.notice, notice != loggedNotice {
+                let metadata = [("text", notice.fullText)]
+                if notice.isWarning {
+                    log.logger.warning("console notice", metadata)
+                } else {
+                    log.logger.info("console notice", metadata)
+                }
+                loggedNotice = notice
             }
 
             let renderer = ConsoleRenderer(

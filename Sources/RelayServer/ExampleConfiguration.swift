@@ -155,10 +155,13 @@ public enum ExampleConfiguration {
           // The QA commands. `reconcile --crm export.csv` reads these columns of the CRM export
           // and exits 1 above max_mismatches. accept_test_event_code lets `replay
           // --test-event-code` mark signed webhooks for Meta's Test Events; off in production.
+          // `qa` accepts the events the rules and crm_echo.stages make and, from server events
+          // and CAPI ingest, Meta's standard events plus the custom names in event_names.
           "qa": {
             "crm_columns": { "event_id": "event_id", "record_id": "id", "created_at": "created_at" },
             "max_mismatches": 0,
-            "accept_test_event_code": false
+            "accept_test_event_code": false,
+            "event_names": []
           },
 
           // SIGTERM stops intake (webhooks get 503), then gives the batches in flight this

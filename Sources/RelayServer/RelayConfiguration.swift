@@ -52,6 +52,9 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
         /// Honour `X-Capi-Relay-Test-Event-Code` on signed webhooks, so that `replay
         /// --test-event-code` reaches Meta's Test Events; off, such a webhook is refused.
         public var acceptTestEventCode: Bool = false
+        /// Event names `qa` accepts from server events and CAPI ingest besides Meta's standard
+        /// ones: the custom events the senders are known to send.
+        public var eventNames: [String] = []
 
         public init() {}
 
@@ -59,6 +62,7 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
             case crmColumns = "crm_columns"
             case maxMismatches = "max_mismatches"
             case acceptTestEventCode = "accept_test_event_code"
+            case eventNames = "event_names"
         }
     }
 
@@ -420,6 +424,7 @@ extension RelayConfiguration.QA {
         maxMismatches = try c.decodeIfPresent(Int.self, forKey: .maxMismatches) ?? maxMismatches
         acceptTestEventCode =
             try c.decodeIfPresent(Bool.self, forKey: .acceptTestEventCode) ?? acceptTestEventCode
+        eventNames = try c.decodeIfPresent([String].self, forKey: .eventNames) ?? eventNames
     }
 }
 

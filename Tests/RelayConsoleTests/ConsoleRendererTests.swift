@@ -56,6 +56,31 @@ struct ConsoleRendererTests {
         #expect(line.contains("Lead (8): psid 100% em 50% ph 13% ext 0% fbc 0% fbp 0%"))
     }
 
+    @Test func aRefusedResendFitsTheStatusLineAt120Columns() {
+        var state = ConsoleState.fresh()
+        state.feed(
+            [FeedFixtures.hello, FeedFixtures.snapshot(records: [FeedFixtures.mappedLead])],
+            now: Self.noon)
+        state.press(.resend, now: Self.noon)
+        state.type("y", now: Self.noon)
+        state.feed([FeedFixtures.alreadyQueued], now: Self.noon)
+        let screen = render(state, width: 120)
+        let status = screen.lines[screen.lines.count - 2]
+        #expect(
+            status.trimmingCharacters(in: .whitespaces)
+                == "Re-send refused: still queued for CAPI — nothing to re-send yet"
+                + " (cr1.lead0001)")
+    }
+
+    @Test func theHelpScreenSaysWhereTheWholeOfAMessageIs() {
+        var state = ConsoleState.fresh()
+        state.logPath = "/tmp/console.log"
+        state.press(.help)
+        let text = render(state).text
+        #expect(text.contains("Status messages, in full, are in"))
+        #expect(text.contains("   /tmp/console.log"))
+    }
+
     @Test func freshConsoleSaysWhatEachEmptyPaneIsWaitingFor() throws {
         var state = ConsoleState.fresh()
         state.socketPath = "/run/capi-relay/feed.sock"

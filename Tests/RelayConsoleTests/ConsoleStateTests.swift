@@ -90,6 +90,35 @@ struct ConsoleStateTests {
         #expect(state.notice?.text == "Re-send queued for cr1.lead0001.")
     }
 
+    @Test func aCRMDeliveryAloneDoesNotMakeAnEventAlreadyDelivered() {
+        var state = ConsoleState.fresh()
+        state.feed([
+            FeedFixtures.hello,
+            FeedFixtures.snapshot(records: [FeedFixtures.mappedLead, FeedFixtures.sentLeadToCRM]),
+        ])
+        state.press(.moveUp)
+        state.press(.resend)
+        #expect(state.mode == .confirmResend(eventID: "cr1.lead0001", alreadyDelivered: false))
+        #expect(state.type("y") == [.send("resend cr1.lead0001")])
+    }
+
+    @Test func aRefusedResendLeadsWithWhyAndKeepsTheRelaysWholeMessage() {
+        var state = ConsoleState.fresh()
+        state.feed([FeedFixtures.hello, FeedFixtures.snapshot(records: [FeedFixtures.mappedLead])])
+        state.press(.resend)
+        state.type("y")
+        state.feed([FeedFixtures.alreadyQueued])
+        #expect(
+            state.notice?.text
+                == "Re-send refused: still queued for CAPI — nothing to re-send yet"
+                + " (cr1.lead0001)")
+        #expect(
+            state.notice?.fullText
+                == "Re-send of cr1.lead0001 refused: event cr1.lead0001 is still queued for"
+                + " delivery; there is nothing to re-send yet (already_queued)")
+        #expect(state.notice?.isWarning == true)
+    }
+
     @Test func anyKeyButYesCancelsAResendAndSaysNothingWasSent() {
         var state = ConsoleState.fresh()
         state.feed(FeedFixtures.opening)

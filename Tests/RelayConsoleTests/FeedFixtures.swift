@@ -48,6 +48,17 @@ enum FeedFixtures {
         + #""destination":"capi","dataset":"880000000000001","event_ids":["cr1.lead0001"],"#
         + #""events_received":1,"fbtrace_id":"AfbTrace1","status":200}"#
 
+    /// The CRM took the lead's post while its CAPI delivery is still pending.
+    static let sentLeadToCRM =
+        #"{"type":"record","seq":3,"time":"2026-12-03T12:00:00.300Z","stage":"sent","#
+        + #""destination":"crm","dataset":"880000000000001","event_ids":["cr1.lead0001"],"#
+        + #""events_received":null,"fbtrace_id":null,"status":200}"#
+
+    static let alreadyQueued =
+        #"{"type":"reply","command":"resend","ok":false,"error":{"code":"already_queued","#
+        + #""message":"event cr1.lead0001 is still queued for delivery; there is nothing to"#
+        + #" re-send yet"}}"#
+
     static let dedupeHit =
         #"{"type":"record","seq":4,"time":"2026-12-03T12:00:00.400Z","stage":"dedupe_hit","#
         + #""event_id":"cr1.lead0001","event_name":"Lead","dataset":"880000000000001","#

@@ -40,6 +40,15 @@ import Testing
         try compare(try rules(["--format", "markdown"]), golden: "rules.md")
     }
 
+    @Test func theConversionsCRMStagesMakeAreListedAndNotPostedBack() throws {
+        let output = try rules([])
+        #expect(output.contains("7. crm_stage:qualified → QualifiedLead"), "\(output)")
+        #expect(output.contains("   trigger    CRM stage won"))
+        #expect(output.contains("   CRM        \(RulesTable.notPostedBack)"))
+        let markdown = try rules(["--format", "markdown"])
+        #expect(markdown.contains("| 8 | `crm_stage:won` | CRM stage won | `Purchase` |"))
+    }
+
     @Test func anUnknownFormatIsAUsageError() throws {
         let run = try QAFunnel.run(["rules", "--format", "html"])
         #expect(run.status == 64)

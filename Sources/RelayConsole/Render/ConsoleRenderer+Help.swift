@@ -22,6 +22,13 @@ extension ConsoleRenderer {
                 screen.put(
                     "   ! changes the relay's state; it asks first.", row: row, column: left,
                     role: .dim)
+                if !state.logPath.isEmpty {
+                    // A notice longer than the window is cut; the log keeps all of it.
+                    for line in ["   Status messages, in full, are in", "   \(state.logPath)"] {
+                        row += 1
+                        screen.put(line, row: row, column: left, role: .dim)
+                    }
+                }
             }
             for entry in state.bindings.disabled where entry.binding.context == context {
                 row += 1

@@ -90,7 +90,9 @@ extension ConsoleState {
             failures.insert(record, at: 0)
             if failures.count > Self.failureCapacity { failures.removeLast() }
         }
-        if record.stage == .sent {
+        // The relay's already_delivered check reads the CAPI state alone: an event whose CRM
+        // post succeeded while its CAPI delivery is pending is not delivered.
+        if record.stage == .sent && record.text("destination") == "capi" {
             // Bounded by clearing rather than by age: forgetting only means the relay, which
             // checks again, answers already_delivered and the console asks once more.
             if deliveredEventIDs.count > 200_000 { deliveredEventIDs.removeAll() }
@@ -131,13 +133,25 @@ extension ConsoleState {
                 mode = .confirmResend(eventID: eventID, alreadyDelivered: true)
             } else {
                 post(
-                    "Re-send of \(eventID) refused: \(Self.describe(reply))", warning: true,
-                    now: now)
+                    "Re-send refused: \(Self.resendRefusal(reply)) (\(eventID))",
+                    detail: "Re-send of \(eventID) refused: \(Self.describe(reply))",
+                    warning: true, now: now)
             }
         default:
             if !reply.ok {
                 post("The relay refused: \(Self.describe(reply))", warning: true, now: now)
             }
+        }
+    }
+
+    /// A refused re-send in a few words, to lead the status line; the relay's whole message
+    /// goes to the notice's detail.
+    static func resendRefusal(_ reply: FeedReply) -> String {
+        switch reply.errorCode {
+        case "already_queued": "still queued for CAPI — nothing to re-send yet"
+        case "unknown_event": "no conversion has this event_id"
+        case "journal_error": "the relay's journal could not be written"
+        default: describe(reply)
         }
     }
 

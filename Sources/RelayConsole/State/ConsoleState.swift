@@ -23,9 +23,16 @@ public struct ConsoleState: Sendable, Equatable {
 
     /// A one-line notice under the flow, until `expiresAt` (seconds since 1970).
     public struct Notice: Sendable, Equatable {
+        /// What the status line shows, the essential part first so that a narrow window cuts
+        /// only the end.
         public var text: String
+        /// The whole message when `text` is a shortened form of it, e.g. the relay's reason.
+        public var detail: String?
         public var isWarning: Bool
         public var expiresAt: Double
+
+        /// Everything the notice says, as the console log records it.
+        public var fullText: String { detail ?? text }
     }
 
     /// How many flow lines are kept; older ones are dropped (the relay's journal has them all).
@@ -38,6 +45,8 @@ public struct ConsoleState: Sendable, Equatable {
     public var bindings: BindingTable
     /// The feed socket, for the header while connecting.
     public var socketPath = ""
+    /// The console's log, where every notice is written in full; named on the help screen.
+    public var logPath = ""
     public var connection = Connection.connecting
     public var hello: FeedHello?
     public var stats = FeedStats()
@@ -62,7 +71,8 @@ public struct ConsoleState: Sendable, Equatable {
     /// Flow lines on screen, set by the driver from the layout so that paging moves a page.
     public var pageSize = 10
 
-    /// Events seen in a `sent` record: re-sending them needs the relay's confirm flag.
+    /// Events seen in a `sent` record to CAPI: re-sending them needs the relay's confirm
+    /// flag. A CRM delivery alone does not count, as the relay asks only about CAPI.
     var deliveredEventIDs: Set<String> = []
     var nextEntryID = 0
     var lastSample: (time: Double, counters: [String: Int64])?
@@ -108,8 +118,9 @@ public struct ConsoleState: Sendable, Equatable {
         return visible.last
     }
 
-    mutating func post(_ text: String, warning: Bool = false, now: Double) {
-        notice = Notice(text: text, isWarning: warning, expiresAt: now + Self.noticeSeconds)
+    mutating func post(_ text: String, detail: String? = nil, warning: Bool = false, now: Double) {
+        notice = Notice(
+            text: text, detail: detail, isWarning: warning, expiresAt: now + Self.noticeSeconds)
     }
 }
 

@@ -72,17 +72,47 @@ public struct QAChecklist {
     static let maxAgeMillis: Int64 = 7 * 86_400_000
     static let exampleLimit = 3
 
+    /// Meta's standard event names, which a sender of server events or CAPI requests may use
+    /// whatever the rules say.
+    public static let standardEventNames: Set<String> = [
+        "AddPaymentInfo", "AddToCart", "AddToWishlist", "CompleteRegistration", "Contact",
+        "CustomizeProduct", "Donate", "FindLocation", "InitiateCheckout", "Lead", "Purchase",
+        "Schedule", "Search", "StartTrial", "SubmitApplication", "Subscribe", "ViewContent",
+    ]
+    /// The ingest paths whose sender picks the event name (`Conversion.source`).
+    static let senderNamedSources: Set<String> = ["server_event", "capi_ingest"]
+
+    /// The names the config makes: its rules' events and its `crm_echo.stages` events.
     public var eventNames: Set<String>
+    /// Also accepted from server events and CAPI ingest: Meta's standard names and
+    /// `qa.event_names`. A rule cannot name what a sender chooses, so the rules alone would
+    /// fail every such event; accepting any name at all would hide a sender's typo.
+    public var senderEventNames: Set<String>
     public var consentRequiredFor: Set<String>
 
     public init(configuration: RelayConfiguration) {
         eventNames = Set(configuration.rules.map(\.event))
+            .union(configuration.crmEcho?.stages.map(\.event) ?? [])
+        senderEventNames = Self.standardEventNames.union(configuration.qa.eventNames)
         consentRequiredFor = Set(configuration.consent.requiredFor)
     }
 
-    public init(eventNames: Set<String>, consentRequiredFor: Set<String>) {
+    public init(
+        eventNames: Set<String>, senderEventNames: Set<String> = standardEventNames,
+        consentRequiredFor: Set<String>
+    ) {
         self.eventNames = eventNames
+        self.senderEventNames = senderEventNames
         self.consentRequiredFor = consentRequiredFor
+    }
+
+    /// Whether a conversion's event name is one the config, or for a sender-named source
+    /// Meta's standard list or `qa.event_names`, accounts for.
+    func isExpectedEventName(_ stored: StoredConversion) -> Bool {
+        if eventNames.contains(stored.eventName) { return true }
+        guard let source = stored.conversion?.source, Self.senderNamedSources.contains(source)
+        else { return false }
+        return senderEventNames.contains(stored.eventName)
     }
 
     public func run(
@@ -188,11 +218,15 @@ public struct QAChecklist {
         check(
             "event_name", conversions,
             describe: { failed, all in
-                failed == 0
-                    ? "\(all) of \(all) conversions have an event name from the config's rules"
-                    : "\(failed) of \(all) conversions have an event name no rule makes"
+                // Name the set compared against, so a failure says what to add where.
+                let against =
+                    "the rules and crm_echo.stages, or for server events and CAPI ingest"
+                    + " Meta's standard events and qa.event_names"
+                return failed == 0
+                    ? "\(all) of \(all) conversions have an event name from \(against)"
+                    : "\(failed) of \(all) conversions have an event name outside \(against)"
             },
-            failing: { !eventNames.contains($0.eventName) })
+            failing: { !isExpectedEventName($0) })
 
         check(
             "consent_state", conversions,

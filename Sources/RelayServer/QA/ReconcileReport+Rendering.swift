@@ -41,6 +41,14 @@ extension ReconcileReport {
             }
             lines.append(line)
         }
+        if excludedCount > 0 {
+            let reasons = ReconcileReport.Exclusion.allCases.compactMap { reason in
+                excluded[reason].map { "\($0) \(reason.explanation)" }
+            }
+            lines.append(
+                "  not compared: \(excludedCount) sent conversions never meant for the CRM ("
+                    + reasons.joined(separator: "; ") + ")")
+        }
         let verdict = mismatches > threshold ? "FAIL" : "ok"
         lines.append("\(mismatches) mismatches, threshold \(threshold): \(verdict)")
         return lines.joined(separator: "\n")
@@ -69,6 +77,16 @@ extension ReconcileReport {
             "matched": .integer(Int64(matched)),
             "crm_only": items(crmOnly), "journal_only": items(journalOnly),
             "duplicated": items(duplicated), "missing_event_id": items(missingEventID),
+            "excluded": .array(
+                ReconcileReport.Exclusion.allCases.compactMap { reason in
+                    excluded[reason].map { count in
+                        .object([
+                            "reason": .string(reason.rawValue),
+                            "conversions": .integer(Int64(count)),
+                            "explanation": .string(reason.explanation),
+                        ])
+                    }
+                }),
             "mismatches": .integer(Int64(mismatches)),
             "max_mismatches": .integer(Int64(threshold)), "ok": .bool(mismatches <= threshold),
         ]

@@ -79,14 +79,35 @@ public struct ReconcileReport: Sendable, Equatable {
         public var line: Int?
     }
 
+    /// Why a sent conversion is left out of "sent, not in the CRM".
+    public enum Exclusion: String, Sendable, CaseIterable {
+        /// Made by the CRM itself (a `crm_echo.stages` lifecycle change): the relay never
+        /// posts a CRM-originated conversion back to the CRM.
+        case crmEcho = "crm_echo"
+        /// Journaled with `crm_state` disabled: no CRM was configured then, so none was posted.
+        case crmDisabled = "crm_disabled"
+
+        /// Why, for a person.
+        public var explanation: String {
+            switch self {
+            case .crmEcho: "made by the CRM (crm_echo.stages), never posted back to it"
+            case .crmDisabled: "journaled with crm_state disabled, never posted to a CRM"
+            }
+        }
+    }
+
     public var crmRecords: Int
     /// Conversions sent to Meta (or journaled in shadow mode) in the period.
     public var sentConversions: Int
+    /// Sent conversions never meant for the CRM, which its export cannot be expected to hold,
+    /// by reason. Counted in `sentConversions`, never in `journalOnly`.
+    public var excluded: [Exclusion: Int] = [:]
+    public var excludedCount: Int { excluded.values.reduce(0, +) }
     /// Distinct event_ids in both.
     public var matched: Int
     /// In the CRM but never sent.
     public var crmOnly: [Item]
-    /// Sent but not in the CRM.
+    /// Sent, meant for the CRM, but not in it.
     public var journalOnly: [Item]
     /// One event_id on several CRM records: the CRM counts that conversion more than once.
     public var duplicated: [Item]
@@ -115,12 +136,14 @@ public enum Reconciler {
         var stateByEventID: [String: String] = [:]
         var sent: [String] = []
         var sentSet: Set<String> = []
+        var exclusionByEventID: [String: ReconcileReport.Exclusion] = [:]
         for conversion in conversions {
             stateByEventID[conversion.eventID] = conversion.capiState
             if sentStates.contains(conversion.capiState),
                 sentSet.insert(conversion.eventID).inserted
             {
                 sent.append(conversion.eventID)
+                exclusionByEventID[conversion.eventID] = exclusion(conversion)
             }
         }
 
@@ -156,10 +179,23 @@ public enum Reconciler {
                 report.crmOnly.append(item)
             }
         }
-        for eventID in sent where byEventID[eventID] == nil {
-            report.journalOnly.append(
-                .init(eventID: eventID, recordIDs: [], journalState: nil, line: nil))
+        // A conversion the relay never posts to the CRM is no mismatch when the CRM lacks it;
+        // a CRM record naming one still matches above, as the CRM may learn of it otherwise.
+        for eventID in sent {
+            if let reason = exclusionByEventID[eventID] {
+                report.excluded[reason, default: 0] += 1
+            } else if byEventID[eventID] == nil {
+                report.journalOnly.append(
+                    .init(eventID: eventID, recordIDs: [], journalState: nil, line: nil))
+            }
         }
         return report
+    }
+
+    /// Why the relay never posted a conversion to the CRM; nil when it was meant to.
+    static func exclusion(_ stored: StoredConversion) -> ReconcileReport.Exclusion? {
+        if stored.conversion?.source == "crm_echo" { return .crmEcho }
+        if stored.crmState == "disabled" { return .crmDisabled }
+        return nil
     }
 }

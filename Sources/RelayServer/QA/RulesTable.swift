@@ -24,9 +24,18 @@ public struct RulesTable {
         public var capiAfterReferral: [String]
         public var crmFields: [String]
         public var crmAfterReferral: [String]
+        /// Said instead of the CRM fields when the relay posts nothing to the CRM.
+        public var crmNote: String?
     }
 
+    /// What the CRM column says of a conversion the CRM made itself.
+    public static let notPostedBack =
+        "not posted back: the relay does not post CRM-originated conversions to the CRM"
+
+    /// The rules' rows, in the order they are tried.
     public var rows: [Row]
+    /// The rows of the conversions `crm_echo.stages` make, numbered after the rules.
+    public var stageRows: [Row]
     public var configFile: String
     /// Fields added whatever the rule: `opt_out` after an opt-out, LDU flags.
     public var everyEvent: [String]
@@ -64,6 +73,36 @@ public struct RulesTable {
                 ] + custom,
                 crmAfterReferral: ["referral.ref", "referral.source", "referral.ad_id"])
         }
+        stageRows = Self.stageRows(configuration, after: rows.count, consent: consent)
+    }
+
+    /// A CRM echo whose stage is mapped makes a conversion with the fields
+    /// `Relay.receiveCRMEcho` gives it; the identifiers on the CRM record join the person's
+    /// profile and travel as far as consent allows.
+    static func stageRows(
+        _ configuration: RelayConfiguration, after count: Int, consent: Set<String>
+    ) -> [Row] {
+        let identifiers = ["em", "ph", "external_id"]
+        let withConsent = identifiers.filter { consent.contains($0) }.map { "user_data.\($0)" }
+        let always = identifiers.filter { !consent.contains($0) }.map { "user_data.\($0)" }
+        return (configuration.crmEcho?.stages ?? []).enumerated().map { index, stage in
+            let currency =
+                stage.currency.map { "custom_data.currency (record currency, else \($0))" }
+                ?? "custom_data.currency (record currency)"
+            return Row(
+                position: count + index + 1, name: "crm_stage:\(stage.stage)",
+                trigger: "CRM stage \(stage.stage)", eventName: stage.event,
+                capiFields: [
+                    "event_name=\(stage.event)", "event_id (from the CRM record and stage)",
+                    "event_time (record updated_at)",
+                    "action_source=business_messaging (system_generated without a Messenger"
+                        + " user)",
+                    "messaging_channel=messenger (with a Messenger user)", "user_data.page_id",
+                    "user_data.page_scoped_user_id",
+                ] + always + ["custom_data.value (record value)", currency],
+                capiWithConsent: withConsent, capiAfterReferral: [], crmFields: [],
+                crmAfterReferral: [], crmNote: notPostedBack)
+        }
     }
 
     public func render(_ format: Format) -> String {
@@ -83,7 +122,13 @@ public struct RulesTable {
             "event_id=. Every CAPI event may also carry: " + everyEvent.joined(separator: "; ")
                 + ".",
         ]
-        for row in rows {
+        for row in rows + stageRows {
+            if row.position == rows.count + 1 {
+                lines.append("")
+                lines.append(
+                    "CRM stages in crm_echo.stages: a signed CRM echo of a mapped stage makes"
+                        + " a conversion.")
+            }
             lines.append("")
             lines.append("\(row.position). \(row.name) → \(row.eventName)")
             lines += Self.wrap(label: "trigger", [row.trigger])
@@ -91,7 +136,13 @@ public struct RulesTable {
             if !row.capiWithConsent.isEmpty {
                 lines += Self.wrap(label: "  consent", row.capiWithConsent)
             }
-            lines += Self.wrap(label: "  referral", row.capiAfterReferral)
+            if !row.capiAfterReferral.isEmpty {
+                lines += Self.wrap(label: "  referral", row.capiAfterReferral)
+            }
+            if let note = row.crmNote {
+                lines += Self.wrap(label: "CRM", [note])
+                continue
+            }
             lines += Self.wrap(label: "CRM", row.crmFields)
             lines += Self.wrap(label: "  referral", row.crmAfterReferral)
         }
@@ -104,7 +155,11 @@ public struct RulesTable {
             "Conversion rules in `\(configFile)`, tried in order; the first match makes the"
                 + " conversion. event_id is derived from page, user, event name and message id"
                 + " unless the payload supplies `event_id=`. Every CAPI event may also carry: "
-                + everyEvent.joined(separator: "; ") + ".",
+                + everyEvent.joined(separator: "; ") + "."
+                + (stageRows.isEmpty
+                    ? ""
+                    : " The `crm_stage:` rows follow `crm_echo.stages`: a signed CRM echo of a"
+                        + " mapped stage makes that conversion."),
             "",
             "| # | rule | trigger | event_name | CAPI fields | CRM payload |",
             "| --- | --- | --- | --- | --- | --- |",
@@ -113,14 +168,17 @@ public struct RulesTable {
             items.map { $0.replacingOccurrences(of: "|", with: "\\|") }
                 .joined(separator: "<br>")
         }
-        for row in rows {
+        for row in rows + stageRows {
             var capi = cell(row.capiFields)
             if !row.capiWithConsent.isEmpty {
                 capi += "<br>with consent: " + row.capiWithConsent.joined(separator: ", ")
             }
-            capi += "<br>after a referral: " + row.capiAfterReferral.joined(separator: ", ")
+            if !row.capiAfterReferral.isEmpty {
+                capi += "<br>after a referral: " + row.capiAfterReferral.joined(separator: ", ")
+            }
             let crm =
-                cell(row.crmFields) + "<br>after a referral: "
+                row.crmNote.map { cell([$0]) }
+                ?? cell(row.crmFields) + "<br>after a referral: "
                 + row.crmAfterReferral.joined(separator: ", ")
             lines.append(
                 "| \(row.position) | `\(row.name)` | \(cell([row.trigger])) | `\(row.eventName)` |"
