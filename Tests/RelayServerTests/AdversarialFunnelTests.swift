@@ -146,5 +146,9 @@ import Testing
             ($0["event_time"] as? NSNumber).map { now - $0.int64Value > 2 * 86_400 } == true
         }
         #expect(lateEvents.count >= funnel.people.filter(\.late).count, "late people were sent")
+
+        // The QA checklist passes on this journal: every check, with no fault to report.
+        let qa = try QAFunnel.run(["qa", "--json", "--config", stack.configPath])
+        #expect(qa.status == 0, "qa failed on the adversarial funnel:\n\(qa.stdout)\(qa.stderr)")
     }
 }
