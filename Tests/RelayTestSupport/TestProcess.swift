@@ -9,13 +9,11 @@ import Foundation
 public final class TestProcess: @unchecked Sendable {
     public let process = Process()
     private let lock = NSLock()
+    /// Bytes as they arrived, decoded only when read: a chunk may end inside a multi-byte
+    /// character, and decoding chunks one by one would garble it. Guarded by `lock`.
+    private var stdoutBytes = Data()
     /// Guarded by `lock`.
-    private var stdoutText = ""
-    /// Guarded by `lock`.
-    private var stderrText = ""
-    /// Pipes that reached end of file, so everything the process wrote is in; guarded by
-    /// `lock`.
-    private var closedPipes = 0
+    private var stderrBytes = Data()
 
     /// The built `capi-relay` binary, beside the test bundle in the build directory.
     public static var binary: URL {
@@ -43,25 +41,13 @@ public final class TestProcess: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        // At end of file the handler is removed, so that the dispatch source behind it stops
-        // firing on a finished pipe (the handles are closed once, when the Pipe goes).
-        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            let text = String(decoding: data, as: UTF8.self)
-            self?.lock.withLock {
-                self?.stdoutText += text
-                if data.isEmpty { self?.closedPipes += 1 }
-            }
+        // One reading thread per pipe, blocking until end of file: a dispatch handler could
+        // run late on a busy machine and leave the tail of the output unread.
+        startReading(out.fileHandleForReading) { [weak self] data in
+            self?.lock.withLock { self?.stdoutBytes.append(data) }
         }
-        err.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            let text = String(decoding: data, as: UTF8.self)
-            self?.lock.withLock {
-                self?.stderrText += text
-                if data.isEmpty { self?.closedPipes += 1 }
-            }
+        startReading(err.fileHandleForReading) { [weak self] data in
+            self?.lock.withLock { self?.stderrBytes.append(data) }
         }
         try process.run()
     }
@@ -73,8 +59,25 @@ public final class TestProcess: @unchecked Sendable {
         }
     }
 
-    public var stdout: String { lock.withLock { stdoutText } }
-    public var stderr: String { lock.withLock { stderrText } }
+    private let pipesDrained = DispatchSemaphore(value: 0)
+    /// Both pipes were drained by an earlier wait; guarded by `lock`.
+    private var outputComplete = false
+
+    private func startReading(_ handle: FileHandle, _ append: @escaping @Sendable (Data) -> Void) {
+        let drained = pipesDrained
+        let thread = Thread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                append(data)
+            }
+            drained.signal()
+        }
+        thread.start()
+    }
+
+    public var stdout: String { String(decoding: lock.withLock { stdoutBytes }, as: UTF8.self) }
+    public var stderr: String { String(decoding: lock.withLock { stderrBytes }, as: UTF8.self) }
 
     /// Waits until stderr shows a line with `message`, then returns the value of `key` in it.
     public func waitForLog(_ message: String, key: String, timeout: Double = 20) throws -> String {
@@ -112,11 +115,11 @@ public final class TestProcess: @unchecked Sendable {
             throw TestFailure("process did not exit within \(timeout) s")
         }
         // Wait until both pipes reach end of file, so that stdout and stderr hold everything
-        // the process wrote (a fixed pause lost the tail of a long output on a busy machine).
-        // A child the process left running may hold a pipe open; give up after 5 s then.
-        let drained = Date().addingTimeInterval(5)
-        while lock.withLock({ closedPipes }) < 2 && Date() < drained {
-            Thread.sleep(forTimeInterval: 0.01)
+        // the process wrote. A child the process left running may hold a pipe open; give up
+        // after 30 s then.
+        if !lock.withLock({ outputComplete }) {
+            for _ in 0..<2 { _ = pipesDrained.wait(timeout: .now() + 30) }
+            lock.withLock { outputComplete = true }
         }
         return process.terminationStatus
     }
