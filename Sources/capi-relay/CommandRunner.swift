@@ -309,17 +309,27 @@ enum CommandRunner {
             return ExitCode.config.rawValue
         }
 
-        // Secrets live outside the file, so their absence here is a warning: the config is
-        // sound, but serve would refuse to start in this environment.
+        // Secrets live outside the file, so their absence here is a warning and the exit code
+        // stays 0 (a config is often checked where its secrets are not): the config is sound,
+        // but serve would refuse to start in this environment, and the summary says so rather
+        // than a bare "ok".
+        var missing = 0
         do {
             _ = try RelaySecrets.resolve(
                 configuration, environment: ProcessInfo.processInfo.environment, file: file)
         } catch {
+            missing = error.errors.count
             for problem in error.errors {
                 fail("warning: \(file): \(problem); serve will not start without it")
             }
         }
-        print("\(file): ok")
+        if missing == 0 {
+            print("\(file): ok")
+        } else {
+            print(
+                "\(file): valid, but serve will not start here: \(missing) "
+                    + (missing == 1 ? "secret is" : "secrets are") + " missing (see above)")
+        }
         return ExitCode.success.rawValue
     }
 
