@@ -155,10 +155,10 @@ extension Relay {
                 guard let object = result.objectValue else { continue }
                 let index = object["index"]?.integerValue ?? 0
                 if object["status"] == "duplicate", let id = object["event_id"]?.stringValue {
+                    let rule = object["rule"]?.stringValue ?? ""
                     messages.append(
-                        .string(
-                            "data[\(index)]: duplicate of \(id) (rule \(object["rule"]?.stringValue ?? "")); not sent again"
-                        ))
+                        .string("data[\(index)]: duplicate of \(id) (rule \(rule)); not sent again")
+                    )
                 }
                 for warning in object["warnings"]?.arrayValue ?? [] {
                     messages.append(.string("data[\(index)]: \(warning.stringValue ?? "")"))

@@ -77,10 +77,14 @@ struct IngestBenchmark {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         return (0..<count).map { index in
             let sender = 7_300_000_000_000_000 + seed * 10_000_000 + index
-            let body = Array(
-                """
-                {"object":"page","entry":[{"id":"\(pageID)","time":\(now),"messaging":[{"sender":{"id":"\(sender)"},"recipient":{"id":"\(pageID)"},"timestamp":\(now),"postback":{"mid":"m_bench-\(seed)-\(index)","title":"Book a call","payload":"BOOK_CALL"}}]}]}
-                """.utf8)
+            let item =
+                #"{"sender":{"id":"\#(sender)"},"recipient":{"id":"\#(pageID)"},"#
+                + #""timestamp":\#(now),"postback":{"mid":"m_bench-\#(seed)-\#(index)","#
+                + #""title":"Book a call","payload":"BOOK_CALL"}}"#
+            let body =
+                Array(
+                    #"{"object":"page","entry":[{"id":"\#(pageID)","time":\#(now),"messaging":["#
+                        .utf8) + Array(item.utf8) + Array("]}]}".utf8)
             let signature = Crypto.hmacSHA256Hex(key: Array(appSecret.utf8), message: body)
             let head =
                 "POST /webhooks/messenger HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -73,8 +73,10 @@ extension Normalizer {
         case .city: result = Self.fastText(value, .city, table, into: out)
         case .state: result = Self.fastState(value, table, into: out)
         case .zip: result = Self.fastZip(value, table, into: out)
-        case .country: result = Self.fastCountry(value, table, into: out)
-        case .gender: result = Self.fastGender(value, table, into: out)
+        case .country:
+            result = Self.fastLookup(value, table, Self.normalizeCountry(folded:), into: out)
+        case .gender:
+            result = Self.fastLookup(value, table, Self.normalizeGender(folded:), into: out)
         case .dateOfBirth: result = fastDateOfBirth(value, into: out)
         case .externalID:
             _ = out.initialize(from: value)
@@ -255,24 +257,15 @@ extension Normalizer {
         return fastText(value, .name, table, into: out)
     }
 
-    private static func fastCountry(
+    /// `country` and `ge`: a lookup of the folded key, by the String rule's own function.
+    private static func fastLookup(
         _ value: UnsafeBufferPointer<UInt8>, _ table: LatinScalarTable,
+        _ rule: (String) -> Result<String, DropReason>,
         into out: UnsafeMutableBufferPointer<UInt8>
     ) -> FastResult {
         guard let folded = foldedKey(value, table) else { return .unsupported }
-        switch normalizeCountry(folded: folded) {
-        case .success(let alpha2): return .value(count: copy(alpha2, into: out))
-        case .failure(let reason): return .dropped(reason)
-        }
-    }
-
-    private static func fastGender(
-        _ value: UnsafeBufferPointer<UInt8>, _ table: LatinScalarTable,
-        into out: UnsafeMutableBufferPointer<UInt8>
-    ) -> FastResult {
-        guard let folded = foldedKey(value, table) else { return .unsupported }
-        switch normalizeGender(folded: folded) {
-        case .success(let letter): return .value(count: copy(letter, into: out))
+        switch rule(folded) {
+        case .success(let normalized): return .value(count: copy(normalized, into: out))
         case .failure(let reason): return .dropped(reason)
         }
     }
