@@ -150,5 +150,21 @@ import Testing
         // The QA checklist passes on this journal: every check, with no fault to report.
         let qa = try QAFunnel.run(["qa", "--json", "--config", stack.configPath])
         #expect(qa.status == 0, "qa failed on the adversarial funnel:\n\(qa.stdout)\(qa.stderr)")
+
+        // A CRM export holding exactly what the CRM received reconciles with no mismatch; the
+        // conversions the CRM's own stages made are never posted to it and are not compared.
+        var export = "event_id,id,created_at\r\n"
+        for (index, id) in crmIDs.enumerated() {
+            export += "\(id),crm-\(index),2026-01-01T00:00:00Z\r\n"
+        }
+        let csv = stack.directory.appendingPathComponent("crm-export.csv").path
+        try export.write(toFile: csv, atomically: true, encoding: .utf8)
+        let reconcile = try QAFunnel.run(
+            ["reconcile", "--crm", csv, "--json", "--config", stack.configPath])
+        #expect(reconcile.status == 0, "\(reconcile.stdout)\(reconcile.stderr)")
+        let report =
+            try JSONSerialization.jsonObject(with: Data(reconcile.stdout.utf8)) as? [String: Any]
+        #expect(report?["matched"] as? Int == crmIDs.count)
+        #expect(report?["mismatches"] as? Int == 0)
     }
 }
