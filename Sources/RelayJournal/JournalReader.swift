@@ -77,15 +77,8 @@ public final class JournalReader {
         }
         do {
             database = try SQLiteDatabase(path: path, readOnly: true)
-            let version = try database.statement("PRAGMA user_version")
-            let current = try version.step() ? Int(version.int(0)) : 0
-            version.reset()
-            guard current <= JournalSchema.latestVersion else {
-                throw JournalError(
-                    .incompatible,
-                    "journal \(path) has schema version \(current), newer than this capi-relay"
-                        + " understands (\(JournalSchema.latestVersion)); run the newer capi-relay")
-            }
+            _ = try JournalSchema.version(
+                of: database, path: path, advice: "run the newer capi-relay")
             let tables = try database.statement(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")
             var names: Set<String> = []

@@ -179,4 +179,22 @@ enum JournalSchema {
     ]
 
     static var latestVersion: Int { migrations.count }
+
+    /// The journal's schema version, refusing one written by a newer capi-relay with a message
+    /// that names the file and ends with `advice`.
+    static func version(of database: SQLiteDatabase, path: String, advice: String) throws -> Int {
+        let statement = try database.statement("PRAGMA user_version")
+        let current = try statement.step() ? Int(statement.int(0)) : 0
+        // An unfinished statement would keep a read snapshot open, and the connection's first
+        // write would then fail at once with SQLITE_BUSY whenever another process (a
+        // `resend` beside the relay) had written since.
+        statement.reset()
+        guard current <= latestVersion else {
+            throw JournalError(
+                .incompatible,
+                "journal \(path) has schema version \(current), newer than this capi-relay"
+                    + " understands (\(latestVersion)); \(advice)")
+        }
+        return current
+    }
 }

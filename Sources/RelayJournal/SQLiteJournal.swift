@@ -505,19 +505,10 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     // MARK: Schema
 
     private static func migrate(_ database: SQLiteDatabase, path: String) throws {
-        let version = try database.statement("PRAGMA user_version")
-        let current = try version.step() ? Int(version.int(0)) : 0
-        // An unfinished statement would keep a read snapshot open on the writer connection,
-        // and its first write would then fail at once with SQLITE_BUSY whenever another
-        // process (a `resend` beside the relay) had written since.
-        version.reset()
-        guard current <= JournalSchema.latestVersion else {
-            throw JournalError(
-                .incompatible,
-                "journal \(path) has schema version \(current), newer than this capi-relay"
-                    + " understands (\(JournalSchema.latestVersion)); run the newer capi-relay"
-                    + " or point the config at another journal")
-        }
+        let current = try JournalSchema.version(
+            of: database, path: path,
+            advice: "run the newer capi-relay or point the config at"
+                + " another journal")
         for (index, migration) in JournalSchema.migrations.enumerated() where index >= current {
             try database.execute("BEGIN IMMEDIATE")
             do {
