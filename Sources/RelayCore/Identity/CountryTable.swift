@@ -18,6 +18,11 @@ public enum CountryTable {
         lookup[key]
     }
 
+    /// The code for a folded key's bytes.
+    static func alpha2(folded key: UnsafeBufferPointer<UInt8>) -> String? {
+        lookup[key]
+    }
+
     /// Names people and systems use that are not ISO's short name or common name.
     ///
     /// `uk` is not an assigned alpha-2 code but is what many people type for `gb`.
@@ -46,7 +51,9 @@ public enum CountryTable {
     ]
 
     /// Folded key → alpha-2, built once from the generated entries and the aliases.
-    private static let lookup: [String: String] = {
+    private static let lookup = FoldedKeyTable(lookupEntries)
+
+    private static let lookupEntries: [String: String] = {
         var map: [String: String] = [:]
         for (alpha2, alpha3, name, commonName) in entries {
             map[alpha2] = alpha2

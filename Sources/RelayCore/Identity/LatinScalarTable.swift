@@ -33,6 +33,14 @@ struct LatinScalarTable: @unchecked Sendable {
         /// most three letters; otherwise text holding it takes the general path (`İ`, whose
         /// lowercase is two scalars, is one).
         static let supported = Flags(rawValue: 8)
+        /// A symbol an email address's unquoted local part may hold besides letters, digits
+        /// and dots (``Normalizer/atomSymbols``); all of them are ASCII.
+        static let atomSymbol = Flags(rawValue: 64)
+
+        /// Whether any of `flags` is set: one AND, where `OptionSet`'s generic `contains` and
+        /// `isDisjoint` went through protocol witnesses on every scalar.
+        @inline(__always)
+        func hasAny(_ flags: Flags) -> Bool { rawValue & flags.rawValue != 0 }
     }
 
     /// Lowercase form of each scalar.
@@ -53,6 +61,7 @@ struct LatinScalarTable: @unchecked Sendable {
             guard let scalar = Unicode.Scalar(value) else { continue }
             var entry: Flags = []
             if scalar.properties.isWhitespace { entry.insert(.whitespace) }
+            if Normalizer.atomSymbols.contains(Character(scalar)) { entry.insert(.atomSymbol) }
 
             let lowered = String(scalar).lowercased().unicodeScalars
             let folded = CountryTable.foldedKey(String(scalar)).utf8

@@ -74,9 +74,12 @@ extension Normalizer {
         case .state: result = Self.fastState(value, table, into: out)
         case .zip: result = Self.fastZip(value, table, into: out)
         case .country:
-            result = Self.fastLookup(value, table, Self.normalizeCountry(folded:), into: out)
+            result = Self.fastLookup(
+                value, table, CountryTable.alpha2(folded:), orDrop: Self.unknownCountry, into: out)
         case .gender:
-            result = Self.fastLookup(value, table, Self.normalizeGender(folded:), into: out)
+            result = Self.fastLookup(
+                value, table, { Self.genderBySpelling[$0] }, orDrop: Self.unknownGender,
+                into: out)
         case .dateOfBirth: result = fastDateOfBirth(value, into: out)
         case .externalID:
             _ = out.initialize(from: value)
@@ -135,7 +138,7 @@ extension Normalizer {
             var next = start
             let scalar = nextScalar(bytes, &next)
             guard scalar != uncovered else { return nil }
-            guard table.flags[Int(scalar)].contains(.whitespace) else { break }
+            guard table.flags[Int(scalar)].hasAny(.whitespace) else { break }
             start = next
         }
 
@@ -153,7 +156,7 @@ extension Normalizer {
             var next = scalarStart
             let scalar = nextScalar(bytes, &next)
             guard scalar != uncovered else { return nil }
-            guard table.flags[Int(scalar)].contains(.whitespace) else { break }
+            guard table.flags[Int(scalar)].hasAny(.whitespace) else { break }
             end = scalarStart
         }
         return (start, end)
@@ -205,19 +208,20 @@ extension Normalizer {
             let scalar = nextScalar(value, &index)
             guard scalar != uncovered else { return .unsupported }
             let flags = table.flags[Int(scalar)]
-            guard flags.contains(.supported) else { return .unsupported }
-            if !flags.isDisjoint(with: keep) {
+            guard flags.hasAny(.supported) else { return .unsupported }
+            if flags.hasAny(keep) {
                 append(UInt32(table.lowercase[Int(scalar)]), out, &count)
             }
         }
         return .value(count: count)
     }
 
-    /// The folded lookup key (lowercase letters a–z, diacritics folded) as a String, or nil
-    /// when a scalar is not covered.
-    private static func foldedKey(_ value: UnsafeBufferPointer<UInt8>, _ table: LatinScalarTable)
-        -> String?
-    {
+    /// Runs `body` on the folded lookup key (lowercase letters a–z, diacritics folded), or
+    /// returns nil when a scalar is not covered.
+    private static func withFoldedKey<R>(
+        _ value: UnsafeBufferPointer<UInt8>, _ table: LatinScalarTable,
+        _ body: (UnsafeBufferPointer<UInt8>) -> R
+    ) -> R? {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 3 * value.count) { key in
             var index = 0
             var count = 0
@@ -225,15 +229,16 @@ extension Normalizer {
                 let scalar = nextScalar(value, &index)
                 guard scalar != uncovered else { return nil }
                 let flags = table.flags[Int(scalar)]
-                guard flags.contains(.supported) else { return nil }
-                var packed = table.fold[Int(scalar)]
-                for _ in 0..<(packed >> 24) {
-                    key[count] = UInt8(packed & 0xFF)
-                    packed >>= 8
+                guard flags.hasAny(.supported) else { return nil }
+                let packed = table.fold[Int(scalar)]
+                var letters = packed & 0xFF_FFFF
+                for _ in 0..<Int(packed >> 24) {
+                    key[count] = UInt8(truncatingIfNeeded: letters)
+                    letters >>= 8
                     count += 1
                 }
             }
-            return String(decoding: UnsafeBufferPointer(rebasing: key[..<count]), as: UTF8.self)
+            return body(UnsafeBufferPointer(rebasing: key[..<count]))
         }
     }
 
@@ -250,24 +255,22 @@ extension Normalizer {
         _ value: UnsafeBufferPointer<UInt8>, _ table: LatinScalarTable,
         into out: UnsafeMutableBufferPointer<UInt8>
     ) -> FastResult {
-        guard let folded = foldedKey(value, table) else { return .unsupported }
-        if let code = RegionTable.code(folded: folded) {
-            return .value(count: copy(code, into: out))
+        guard let code = withFoldedKey(value, table, RegionTable.code(folded:)) else {
+            return .unsupported
         }
+        if let code { return .value(count: copy(code, into: out)) }
         return fastText(value, .name, table, into: out)
     }
 
-    /// `country` and `ge`: a lookup of the folded key, by the String rule's own function.
+    /// `country` and `ge`: a lookup of the folded key in the String rule's own table.
     private static func fastLookup(
         _ value: UnsafeBufferPointer<UInt8>, _ table: LatinScalarTable,
-        _ rule: (String) -> Result<String, DropReason>,
+        _ lookup: (UnsafeBufferPointer<UInt8>) -> String?, orDrop reason: DropReason,
         into out: UnsafeMutableBufferPointer<UInt8>
     ) -> FastResult {
-        guard let folded = foldedKey(value, table) else { return .unsupported }
-        switch rule(folded) {
-        case .success(let normalized): return .value(count: copy(normalized, into: out))
-        case .failure(let reason): return .dropped(reason)
-        }
+        guard let normalized = withFoldedKey(value, table, lookup) else { return .unsupported }
+        guard let normalized else { return .dropped(reason) }
+        return .value(count: copy(normalized, into: out))
     }
 
     /// Lowercase without whitespace or hyphens; nine digits in a row are a ZIP+4, cut to five.
@@ -281,9 +284,9 @@ extension Normalizer {
             let scalar = nextScalar(value, &index)
             guard scalar != uncovered else { return .unsupported }
             let flags = table.flags[Int(scalar)]
-            guard flags.contains(.supported) else { return .unsupported }
+            guard flags.hasAny(.supported) else { return .unsupported }
             let lower = UInt32(table.lowercase[Int(scalar)])
-            if lower == UInt32(UInt8(ascii: "-")) || flags.contains(.whitespace) { continue }
+            if lower == UInt32(UInt8(ascii: "-")) || flags.hasAny(.whitespace) { continue }
             append(lower, out, &count)
         }
         let isNineDigits =
@@ -310,7 +313,7 @@ extension Normalizer {
             }
             let scalar = nextScalar(value, &index)
             guard scalar != uncovered else { return .unsupported }
-            guard table.flags[Int(scalar)].contains(.supported) else { return .unsupported }
+            guard table.flags[Int(scalar)].hasAny(.supported) else { return .unsupported }
             append(UInt32(table.lowercase[Int(scalar)]), out, &count)
         }
         let email = UnsafeBufferPointer(rebasing: out[..<count])
@@ -447,10 +450,11 @@ extension Normalizer {
     ) -> FastResult {
         // Lowercase into `out`, then split into runs; anything else separates them.
         var dotted = false
-        for (index, byte) in value.enumerated() {
+        for index in 0..<value.count {
+            let byte = value[index]
             guard byte < 0x80 else { return .unsupported }
-            if byte == UInt8(ascii: ".") { dotted = true }
-            out[index] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+            dotted = dotted || byte == UInt8(ascii: ".")
+            out[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
         }
         let text = UnsafeBufferPointer(rebasing: out[..<value.count])
         // One or three parts make a date; a fourth means it is not one.
@@ -487,7 +491,7 @@ extension Normalizer {
         func number(_ part: DatePart) -> Int {
             var result = 0
             for offset in 0..<min(part.count, 9) {
-                result = result * 10 + Int(text[part.start + offset] - UInt8(ascii: "0"))
+                result = result &* 10 &+ Int(text[part.start + offset] &- UInt8(ascii: "0"))
             }
             return result
         }
@@ -525,12 +529,17 @@ extension Normalizer {
         }
 
         // YYYYMMDD: the year is 1900 or later, so always four digits.
-        let digits = year * 10_000 + month * 100 + day
-        var remaining = digits
-        for position in (0..<8).reversed() {
-            out[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-            remaining /= 10
+        func digit(_ value: Int) -> UInt8 {
+            UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10)
         }
+        out[0] = digit(year / 1000)
+        out[1] = digit(year / 100)
+        out[2] = digit(year / 10)
+        out[3] = digit(year)
+        out[4] = digit(month / 10)
+        out[5] = digit(month)
+        out[6] = digit(day / 10)
+        out[7] = digit(day)
         return .value(count: 8)
     }
 

@@ -144,12 +144,17 @@ extension Normalizer {
 
     func isPossibleBirthDate(year: Int, month: Int, day: Int) -> Bool {
         guard year >= 1900, Self.isCalendarDate((year, month, day)) else { return false }
+        // A year before the one the process started in is past whatever the clock says now.
+        if today == nil && year < Self.yearAtStart { return true }
         // time() rather than Date(): this runs for every date of birth.
         let now = today?.timeIntervalSince1970 ?? Double(time(nil))
         let (todayYear, todayMonth, todayDay) = Self.civilDate(secondsSince1970: now)
         return year * 10_000 + month * 100 + day
             <= todayYear * 10_000 + todayMonth * 100 + todayDay
     }
+
+    /// The UTC year when the normalizer was first used.
+    private static let yearAtStart = civilDate(secondsSince1970: Double(time(nil))).0
 
     /// The UTC calendar date of an instant, by arithmetic on the day count (the proleptic
     /// Gregorian "civil from days" conversion), because a Calendar, or even `gmtime_r`, per

@@ -26,7 +26,7 @@ extension Normalizer {
     static let invalidEmail = DropReason(
         .invalidEmail, "em is not an email address; expected name@domain.tld")
 
-    private static let atomSymbols = Set("!#$%&'*+/=?^_`{|}~-")
+    static let atomSymbols = Set("!#$%&'*+/=?^_`{|}~-")
 
     private static func isValidLocalPart(_ local: Substring) -> Bool {
         guard !local.isEmpty, local.utf8.count <= 64 else { return false }
@@ -57,7 +57,9 @@ extension Normalizer {
     static func isValidEmail(_ bytes: UnsafeBufferPointer<UInt8>, _ table: LatinScalarTable)
         -> Bool
     {
-        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
+        var at = bytes.count - 1
+        while at >= 0, bytes[at] != UInt8(ascii: "@") { at -= 1 }
+        guard at >= 0 else { return false }
         let local = UnsafeBufferPointer(rebasing: bytes[..<at])
         let domain = UnsafeBufferPointer(rebasing: bytes[(at + 1)...])
         let dot = UInt8(ascii: ".")
@@ -79,7 +81,7 @@ extension Normalizer {
                 if byte == dot {
                     guard previous != dot else { return false }
                 } else {
-                    guard !flags.isDisjoint(with: alphanumeric) || isAtomSymbol(byte) else {
+                    guard flags.hasAny(alphanumeric) || flags.hasAny(.atomSymbol) else {
                         return false
                     }
                 }
@@ -102,8 +104,8 @@ extension Normalizer {
             var index = 0
             while index < label.count {
                 guard let (byte, flags) = emailScalar(label, &index, table) else { return false }
-                if !flags.contains(.number) { allNumbers = false }
-                guard byte == hyphen || !flags.isDisjoint(with: alphanumeric) else {
+                if !flags.hasAny(.number) { allNumbers = false }
+                guard byte == hyphen || flags.hasAny(alphanumeric) else {
                     return false
                 }
             }
@@ -123,33 +125,11 @@ extension Normalizer {
         let lead = part[index]
         if lead < 0x80 {
             index += 1
-            return (lead, asciiClass(lead))
+            return (lead, table.flags[Int(lead)])
         }
         guard lead >= 0xC2, lead < 0xCC, index + 1 < part.count else { return nil }
         let scalar = (Int(lead & 0x1F) << 6) | Int(part[index + 1] & 0x3F)
         index += 2
         return (0x80, table.flags[scalar])
-    }
-
-    /// The flags an email check needs for an ASCII byte.
-    private static func asciiClass(_ byte: UInt8) -> LatinScalarTable.Flags {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): .letter
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): .number
-        default: []
-        }
-    }
-
-    private static func isAtomSymbol(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"),
-            UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
-            UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "?"), UInt8(ascii: "^"),
-            UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"),
-            UInt8(ascii: "}"), UInt8(ascii: "~"), UInt8(ascii: "-"):
-            return true
-        default:
-            return false
-        }
     }
 }

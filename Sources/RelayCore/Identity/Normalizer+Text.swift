@@ -60,12 +60,12 @@ extension Normalizer {
     /// `country` from an already folded key (``CountryTable/foldedKey(_:)``).
     static func normalizeCountry(folded: String) -> Result<String, DropReason> {
         if let alpha2 = CountryTable.alpha2(folded: folded) { return .success(alpha2) }
-        return .failure(
-            DropReason(
-                .unknownCountry,
-                "country is not an ISO 3166-1 code or a known country name; "
-                    + "send a code such as us or gb"))
+        return .failure(unknownCountry)
     }
+
+    static let unknownCountry = DropReason(
+        .unknownCountry,
+        "country is not an ISO 3166-1 code or a known country name; send a code such as us or gb")
 
     /// `ge`: `f` or `m`, from common spellings in English and a few other languages.
     ///
@@ -78,15 +78,17 @@ extension Normalizer {
     /// `ge` from an already folded key.
     static func normalizeGender(folded key: String) -> Result<String, DropReason> {
         if let letter = genderBySpelling[key] { return .success(letter) }
-        return .failure(
-            DropReason(.unknownGender, "ge is not a recognised spelling of female or male"))
+        return .failure(unknownGender)
     }
 
+    static let unknownGender = DropReason(
+        .unknownGender, "ge is not a recognised spelling of female or male")
+
     /// Both lists in one table, so a value costs one lookup.
-    private static let genderBySpelling: [String: String] =
+    static let genderBySpelling = FoldedKeyTable(
         Dictionary(
             uniqueKeysWithValues: femaleSpellings.map { ($0, "f") }
-                + maleSpellings.map { ($0, "m") })
+                + maleSpellings.map { ($0, "m") }))
 
     /// Folded (lowercase, no diacritics, letters only) spellings of female.
     static let femaleSpellings: Set<String> = [

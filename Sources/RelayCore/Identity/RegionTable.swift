@@ -13,9 +13,14 @@ enum RegionTable {
         nameOrCode[key]
     }
 
+    /// The code for a folded key's bytes.
+    static func code(folded key: UnsafeBufferPointer<UInt8>) -> String? {
+        nameOrCode[key]
+    }
+
     /// Names and codes together; no code is also a folded name.
-    private static let nameOrCode: [String: String] = byName.merging(
-        codes.map { ($0, $0) }, uniquingKeysWith: { name, _ in name })
+    private static let nameOrCode = FoldedKeyTable(
+        byName.merging(codes.map { ($0, $0) }, uniquingKeysWith: { name, _ in name }))
 
     /// Names folded to lowercase letters only (`New York` → `newyork`) → code.
     static let byName: [String: String] = [
