@@ -208,43 +208,38 @@ enum JournalSchema {
                 ON CONFLICT (name) DO UPDATE SET value = value + 1;
         END;
         CREATE TRIGGER count_signal AFTER INSERT ON signals BEGIN
-            INSERT INTO journal_counts VALUES ('signals.' || NEW.outcome, 1)
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
-            INSERT INTO journal_counts SELECT 'consent_drops', 1 WHERE NEW.reason LIKE 'consent:%'
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
+            INSERT INTO journal_counts
+                SELECT 'signals.' || NEW.outcome, 1
+                UNION ALL SELECT 'consent_drops', 1 WHERE NEW.reason LIKE 'consent:%'
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
         END;
         CREATE TRIGGER count_conversion AFTER INSERT ON conversions BEGIN
-            INSERT INTO journal_counts VALUES ('conversions', 1)
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
-            INSERT INTO journal_counts VALUES ('capi.' || NEW.capi_state, 1)
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
-            INSERT INTO journal_counts VALUES ('crm.' || NEW.crm_state, 1)
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
-            INSERT INTO journal_counts SELECT 'consent_drops', 1
-                WHERE NEW.consent_dropped IS NOT NULL
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
-            INSERT INTO journal_counts SELECT 'pixel_matched', 1
-                WHERE EXISTS (SELECT 1 FROM pixel_echoes p
+            INSERT INTO journal_counts
+                SELECT 'conversions', 1
+                UNION ALL SELECT 'capi.' || NEW.capi_state, 1
+                UNION ALL SELECT 'crm.' || NEW.crm_state, 1
+                UNION ALL SELECT 'consent_drops', 1 WHERE NEW.consent_dropped IS NOT NULL
+                UNION ALL SELECT 'pixel_matched', 1 WHERE EXISTS (SELECT 1 FROM pixel_echoes p
                     WHERE p.event_id = NEW.event_id AND p.event_name = NEW.event_name)
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
         END;
         CREATE TRIGGER count_capi_state AFTER UPDATE OF capi_state ON conversions
             WHEN OLD.capi_state <> NEW.capi_state BEGIN
-            UPDATE journal_counts SET value = value - 1 WHERE name = 'capi.' || OLD.capi_state;
-            INSERT INTO journal_counts VALUES ('capi.' || NEW.capi_state, 1)
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
+            INSERT INTO journal_counts
+                VALUES ('capi.' || OLD.capi_state, -1), ('capi.' || NEW.capi_state, 1)
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
         END;
         CREATE TRIGGER count_crm_state AFTER UPDATE OF crm_state ON conversions
             WHEN OLD.crm_state <> NEW.crm_state BEGIN
-            UPDATE journal_counts SET value = value - 1 WHERE name = 'crm.' || OLD.crm_state;
-            INSERT INTO journal_counts VALUES ('crm.' || NEW.crm_state, 1)
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
+            INSERT INTO journal_counts
+                VALUES ('crm.' || OLD.crm_state, -1), ('crm.' || NEW.crm_state, 1)
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
         END;
         CREATE TRIGGER count_pixel_echo AFTER INSERT ON pixel_echoes BEGIN
-            INSERT INTO journal_counts VALUES ('pixel_echoes', 1)
-                ON CONFLICT (name) DO UPDATE SET value = value + 1;
-            INSERT INTO journal_counts SELECT 'pixel_matched', count(*) FROM conversions c
-                WHERE c.event_id = NEW.event_id AND c.event_name = NEW.event_name
+            INSERT INTO journal_counts
+                SELECT 'pixel_echoes', 1
+                UNION ALL SELECT 'pixel_matched', count(*) FROM conversions c
+                    WHERE c.event_id = NEW.event_id AND c.event_name = NEW.event_name
                 ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
         END;
         """,
