@@ -13,7 +13,9 @@ public final class Relay: @unchecked Sendable {
     public let journal: SQLiteJournal
     /// Guarded by `stateLock`; replaced by a reload. Read it through `liveSettings`.
     private var secrets: RelaySecrets
-    let mapper: ConversionMapper
+    /// Guarded by `stateLock`; rebuilt by a reload that brings new rules. Read it through
+    /// `mapper`, once per delivery, so that every item of one webhook meets the same rules.
+    private var liveMapper: ConversionMapper
     let consentPolicy: ConsentPolicy
     /// The one normalizer of every ingest path, so that a value hashes the same whichever way
     /// it arrives (external_id included, as the config says).
@@ -26,7 +28,9 @@ public final class Relay: @unchecked Sendable {
     private var server: HTTPServer!
     /// The live feed: every stage of the pipeline, for the console and other tails.
     public let feed: FeedHub
-    private let health = DestinationHealth()
+    let health = DestinationHealth()
+    /// What `/metrics` shows; fed by intake and by the delivery workers.
+    let metrics: RelayMetrics
     private var feedProvider: RelayFeedProvider!
     private var feedServer: FeedServer!
     let rejections = RejectionCounter()
@@ -51,7 +55,7 @@ public final class Relay: @unchecked Sendable {
         self.secrets = secrets
         self.logger = logger
         do {
-            mapper = try ConversionMapper(
+            liveMapper = try ConversionMapper(
                 rules: configuration.rules, datasets: configuration.datasets)
         } catch {
             throw ConfigErrors(file: nil, errors: [ConfigError(path: "rules", message: "\(error)")])
@@ -83,8 +87,11 @@ public final class Relay: @unchecked Sendable {
 
         feed = FeedHub(
             historyLimit: configuration.feed.history, queueLimit: configuration.feed.clientQueue)
+        let metrics = RelayMetrics(labels: MetricLabels(configuration))
+        self.metrics = metrics
         let observer: DeliveryObserver = { [feed, health] event in
             let now = Int64(Date().timeIntervalSince1970 * 1000)
+            metrics.record(event, atMillis: now)
             Relay.publish(event, to: feed)
             for (stage, fields) in health.observe(event, atMillis: now) {
                 feed.publish(stage, fields)
@@ -211,6 +218,9 @@ public final class Relay: @unchecked Sendable {
         stateLock.withLock { (liveConfiguration, secrets) }
     }
 
+    /// The rules in force.
+    var mapper: ConversionMapper { stateLock.withLock { liveMapper } }
+
     /// Applies a new configuration and secrets to the running relay, as SIGHUP does: the
     /// secrets (app secret, verify token, access token, CRM secret) and the destinations'
     /// settings take effect at once, and a destination paused for refused credentials
@@ -236,17 +246,37 @@ public final class Relay: @unchecked Sendable {
         for key in result.needsRestart where key != "crm" {
             applied.restore(key, from: current)
         }
+
+        // New rules compile before anything is swapped; the config check has already
+        // compiled them once, so a failure here is unexpected, and it keeps the old rules.
+        var nextMapper: ConversionMapper?
+        if applied.rules != current.rules {
+            do {
+                nextMapper = try ConversionMapper(rules: applied.rules, datasets: applied.datasets)
+            } catch {
+                logger.error("rules not reloaded; the running rules stay", [("error", "\(error)")])
+                applied.rules = current.rules
+                result.changed.removeAll { $0 == "rules" }
+            }
+        }
         stateLock.withLock {
             liveConfiguration = applied
             secrets = nextSecrets
+            if let nextMapper { liveMapper = nextMapper }
         }
+        metrics.labelPolicy = MetricLabels(applied)
 
         dispatcher.update(Relay.capiDestination(applied, nextSecrets))
         if let crmSink, let crm = Relay.crmDestination(applied, nextSecrets) {
             crmSink.update(crm)
         }
         // A change that waits for a restart is worth an operator's attention: until then the
-        // relay runs on the old value.
+        // relay runs on the old value. Each key gets a line of its own to grep and alert on.
+        for key in result.needsRestart {
+            logger.warning(
+                "setting changed but needs a restart to take effect; the running value stays",
+                [("key", key)])
+        }
         let log = result.needsRestart.isEmpty ? logger.notice : logger.warning
         log(
             "config reloaded",
@@ -318,9 +348,19 @@ public final class Relay: @unchecked Sendable {
     // MARK: Routes
 
     private func route(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        if let response = Relay.methodNotAllowed(request) {
+            responder.respond(response)
+            return
+        }
+        let responder = Relay.ingestRoute(request).map { timed(responder, route: $0) } ?? responder
         switch (request.method, request.path) {
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
+            // Alive, whatever else is wrong: readiness is /readyz's question.
             responder.respond(.text(200, "ok"))
+        case ("GET", "/readyz"), ("HEAD", "/readyz"):
+            answerReadiness(responder)
+        case ("GET", "/metrics"):
+            answerMetrics(responder)
         case ("GET", "/webhooks/messenger"):
             verifySubscription(request, responder)
         case ("POST", "/webhooks/messenger"):
@@ -335,11 +375,6 @@ public final class Relay: @unchecked Sendable {
             receivePixelEcho(request, responder)
         case ("POST", _) where CAPIIngestPath(request.path) != nil:
             receiveCAPIEvents(request, responder, path: CAPIIngestPath(request.path)!)
-        case (_, "/healthz"), (_, "/webhooks/messenger"):
-            var response = HTTPResponse.text(405, "method \(request.method) is not allowed here")
-            response.headers.add(
-                name: "Allow", value: request.path == "/healthz" ? "GET" : "GET, POST")
-            responder.respond(response)
         default:
             responder.respond(.text(404, "no route for \(request.method) \(request.path)"))
         }
@@ -416,6 +451,7 @@ public final class Relay: @unchecked Sendable {
         }
 
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        let mapper = self.mapper
         let delivery = InboundDelivery(
             source: "messenger", receivedAtMillis: receivedAt,
             body: journaledBody(request.body, signals: signals),
@@ -474,6 +510,7 @@ public final class Relay: @unchecked Sendable {
 
     /// Feed records for a committed delivery: `received`, then one per item.
     func publish(_ receipt: AppendReceipt, of delivery: InboundDelivery) {
+        metrics.record(receipt, of: delivery)
         feed.publish(
             .received,
             [
@@ -590,6 +627,7 @@ public final class Relay: @unchecked Sendable {
 
     func reject(_ code: String, reason: String, request: HTTPRequest) {
         rejections.count(code)
+        metrics.rejected.increment([code])
         logger.warning(
             "webhook rejected",
             [("code", code), ("reason", reason), ("remote", request.remoteAddress)])

@@ -117,6 +117,7 @@ extension RelayConfiguration {
         if shutdown.deadlineSeconds < 0 {
             problem("shutdown.deadline_seconds", "must be 0 or more")
         }
+        errors += readinessProblems()
 
         if let crm {
             if URLComponents(string: crm.url)?.scheme.map({ ["http", "https"].contains($0) })
@@ -318,6 +319,7 @@ extension RelayConfiguration {
             "crm_echo.stages[]": CRMEcho.Stage.CodingKeys.allCases.map(\.rawValue),
             "pixel_echo": PixelEcho.CodingKeys.allCases.map(\.rawValue),
             "shutdown": Shutdown.CodingKeys.allCases.map(\.rawValue),
+            "readiness": Readiness.CodingKeys.allCases.map(\.rawValue),
             "rules[]": MappingRule.configKeys,
             "rules[].when": MappingRule.Conditions.configKeys,
             "qa": QA.CodingKeys.allCases.map(\.rawValue),
