@@ -101,8 +101,9 @@ public enum ConfigReload {
             logger.error(
                 "config reload refused; the running config stays",
                 [("file", path), ("errors", "\(error.errors.count)")])
-            for problem in error.errors {
-                logger.error("config problem", [("file", path), ("problem", "\(problem)")])
+            // The same lines `config check` prints, so the fix is the same either way.
+            for line in error.lines {
+                logger.error("config problem", [("problem", line)])
             }
             return .failure(error)
         }

@@ -45,7 +45,7 @@ import Testing
         #expect(try process.waitForExit() == 78)
         let lines = process.stderr.split(separator: "\n")
         #expect(lines.count == 3, "\(process.stderr)")
-        #expect(lines.allSatisfy { $0.hasPrefix(Substring(file.path + ": ")) })
+        #expect(lines.allSatisfy { $0.hasPrefix(Substring(file.path + ":1: ")) })
     }
 
     @Test func theExampleConfigPrintedPassesTheCheck() throws {
