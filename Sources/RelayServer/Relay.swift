@@ -441,7 +441,14 @@ public final class Relay: @unchecked Sendable {
         } catch {
             switch error {
             case .unsupportedObject(let object):
-                reject("unsupported_object", reason: "object \(object)", request: request)
+                // The object's name is the sender's text: quoted only when it looks like one.
+                let named =
+                    object.count <= 32
+                    && object.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "_") }
+                reject(
+                    "unsupported_object",
+                    reason: named ? "object \(object)" : "object not a plain name",
+                    request: request)
                 responder.respond(.text(404, "object '\(object)' is not handled; only 'page' is"))
             case .malformed(let detail):
                 reject("malformed", reason: detail, request: request)

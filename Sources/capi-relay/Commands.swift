@@ -147,7 +147,13 @@ enum Commands {
             .string(
                 "log-level", valueName: "LEVEL", default: "info",
                 help: "trace, debug, info, notice, warning or error."),
+            logFormatOption,
         ])
+
+    /// Logs go to stderr, one line each, in either format.
+    static let logFormatOption = OptionDeclaration.string(
+        "log-format", valueName: "FORMAT", default: "logfmt",
+        help: "logfmt (key=value) or json (one object per line, for log shippers).")
 
     static let sandbox = CommandDeclaration(
         "sandbox",
@@ -170,6 +176,7 @@ enum Commands {
                 "faults", valueName: "FILE",
                 help: "Inject failures described in this JSON file (see the README);"
                     + " PUT /_sandbox/faults changes them at runtime."),
+            logFormatOption,
         ])
 
     static let demo = CommandDeclaration(
