@@ -14,7 +14,16 @@ public struct PendingSummary: Sendable, Equatable {
     }
 }
 
-extension SQLiteJournal {
+/// What `/readyz` and `/metrics` ask of a journal besides `Journal` itself: every journal
+/// backend the relay can run on answers these.
+public protocol JournalHealth: AnyObject, Sendable {
+    /// Pending conversions per dataset at a destination, with when the oldest was journaled.
+    func pendingSummary(for destination: Destination) throws(JournalError) -> [PendingSummary]
+    /// Nil when a write transaction can start and commit within `timeoutSeconds`, else why not.
+    func probeWritable(timeoutSeconds: Double) -> JournalError?
+}
+
+extension SQLiteJournal: JournalHealth {
     /// Pending conversions per dataset at a destination, with the age of the oldest: the
     /// queue-depth and oldest-pending gauges of `/metrics`.
     public func pendingSummary(for destination: Destination) throws(JournalError)

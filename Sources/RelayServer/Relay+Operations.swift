@@ -58,18 +58,27 @@ extension Relay {
 
     // MARK: Readiness
 
+    /// The journal as the health checks see it; a journal backend must answer these too.
+    var healthJournal: any JournalHealth { journal }
+
     /// Gathers what `/readyz` judges: a journal write probe, draining, paused destinations and
     /// the backlog per destination.
     func readinessChecks() -> [ReadinessCheck] {
         let settings = liveSettings.configuration.readiness
         let draining = stateLock.withLock { self.draining }
         var backlog: [String: Int] = [:]
-        var journalProblem = journal.probeWritable(timeoutSeconds: settings.journalTimeoutSeconds)
-            .map { "not writable: \($0.message)" }
+        var journalProblem = healthJournal.probeWritable(
+            timeoutSeconds: settings.journalTimeoutSeconds
+        )
+        .map { "not writable: \($0.message)" }
         do {
-            backlog["capi"] = try journal.pendingSummary(for: .capi).reduce(0) { $0 + $1.count }
+            backlog["capi"] = try healthJournal.pendingSummary(for: .capi).reduce(0) {
+                $0 + $1.count
+            }
             if liveSettings.configuration.crm != nil {
-                backlog["crm"] = try journal.pendingSummary(for: .crm).reduce(0) { $0 + $1.count }
+                backlog["crm"] = try healthJournal.pendingSummary(for: .crm).reduce(0) {
+                    $0 + $1.count
+                }
             }
         } catch {
             journalProblem = journalProblem ?? "not readable: \(error.message)"
@@ -129,7 +138,7 @@ extension Relay {
             // a series to watch before the first event.
             var byDataset: [String: (count: Int, oldest: Int64?)] = [:]
             for dataset in labels.datasets { byDataset[dataset] = (0, nil) }
-            let summaries = (try? journal.pendingSummary(for: destination)) ?? []
+            let summaries = (try? healthJournal.pendingSummary(for: destination)) ?? []
             for summary in summaries {
                 let dataset = labels.dataset(summary.dataset)
                 let previous = byDataset[dataset] ?? (0, nil)

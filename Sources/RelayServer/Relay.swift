@@ -126,8 +126,8 @@ public final class Relay: @unchecked Sendable {
         }
 
         feedProvider = RelayFeedProvider(
-            configuration: configuration, journal: journal, health: health, hub: feed,
-            logger: logger
+            configuration: { [unowned self] in self.liveSettings.configuration },
+            journal: journal, health: health, hub: feed, logger: logger
         ) { [unowned self] in
             self.flush()
         }

@@ -75,6 +75,9 @@ import Testing
             "relay stderr:\n\(stack.relay.stderr)")
         #expect(
             try stack.postWebhook(try Self.postback("DEMO_REQUEST", mid: "m_demo-2")).status == 200)
+        // The feed's hello, which the console shows, lists the rules in force.
+        let hello = try FeedTestClient(path: stack.feedPath).next()
+        #expect(hello["config"]?["rules"]?.arrayValue?.first == "demo-request")
 
         // Then a broken config: refused, logged as config check would print it.
         let broken = withRule.replacingOccurrences(
