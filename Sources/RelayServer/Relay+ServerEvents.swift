@@ -217,6 +217,8 @@ extension Relay {
                     }
                     results.append(described)
                 }
+                // Counted before the answer, so that a scrape after it sees the delivery.
+                self.metrics.record(receipt, of: delivery)
                 respond(results)
                 self.publish(receipt, of: delivery)
                 self.flush()

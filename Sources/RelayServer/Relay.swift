@@ -478,6 +478,8 @@ public final class Relay: @unchecked Sendable {
                 logger.debug(
                     "webhook journaled",
                     [("delivery", "\(receipt.deliveryID)"), ("items", "\(receipt.results.count)")])
+                // Counted before the answer, so that a scrape after it sees the delivery.
+                self.metrics.record(receipt, of: delivery)
                 responder.respond(.text(200, "EVENT_RECEIVED"))
                 // Acknowledge first: the feed is for watchers and must not delay Meta.
                 self.publish(receipt, of: delivery)
@@ -517,7 +519,6 @@ public final class Relay: @unchecked Sendable {
 
     /// Feed records for a committed delivery: `received`, then one per item.
     func publish(_ receipt: AppendReceipt, of delivery: InboundDelivery) {
-        metrics.record(receipt, of: delivery)
         feed.publish(
             .received,
             [
