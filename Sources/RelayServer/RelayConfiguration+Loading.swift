@@ -146,7 +146,7 @@ extension RelayConfiguration {
         switch type {
         case is String.Type: .string("")
         case is Int.Type, is Int64.Type: .integer(0)
-        case is Double.Type: .float(0.5)
+        case is Double.Type: .float(0)
         case is Bool.Type: .bool(false)
         case is [Any].Type: .array([])
         default:
