@@ -98,6 +98,7 @@ public enum ConfigReload {
                 configuration, environment: environment, file: path)
             return .success(relay.reload(configuration: configuration, secrets: secrets))
         } catch {
+            relay.metrics.reloads.increment(["refused"])
             logger.error(
                 "config reload refused; the running config stays",
                 [("file", path), ("errors", "\(error.errors.count)")])

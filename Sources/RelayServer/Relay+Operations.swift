@@ -170,9 +170,13 @@ extension Relay {
             name: "capi_relay_draining", help: "1 while the relay shuts down and refuses intake.",
             kind: .gauge,
             samples: [.init(labels: [], value: stateLock.withLock { self.draining } ? 1 : 0)])
+        let started = MetricFamily(
+            name: "process_start_time_seconds",
+            help: "When the relay process started, in Unix seconds.", kind: .gauge,
+            samples: [.init(labels: [], value: metrics.startedAt.timeIntervalSince1970.rounded())])
         let info = MetricFamily(
             name: "capi_relay_build_info", help: "The running version; always 1.", kind: .gauge,
             samples: [.init(labels: [("version", RelayVersion.current)], value: 1)])
-        return metrics.families + [depth, age, paused, draining, info]
+        return metrics.families + [depth, age, paused, draining, started, info]
     }
 }

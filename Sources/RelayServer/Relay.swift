@@ -265,6 +265,7 @@ public final class Relay: @unchecked Sendable {
             if let nextMapper { liveMapper = nextMapper }
         }
         metrics.labelPolicy = MetricLabels(applied)
+        metrics.reloads.increment(["applied"])
 
         dispatcher.update(Relay.capiDestination(applied, nextSecrets))
         if let crmSink, let crm = Relay.crmDestination(applied, nextSecrets) {

@@ -126,6 +126,8 @@ import Testing
                 "capi_relay_conversions_total",
                 ["source": "messenger", "event_name": "RequestDemo", "dataset": RelayStack.dataset])
                 == 2, "the reloaded rule's event name is a known label")
+        #expect(scrape.value("capi_relay_config_reloads_total", ["result": "applied"]) == 1)
+        #expect(scrape.value("capi_relay_config_reloads_total", ["result": "refused"]) == 1)
     }
 
     @Test func aSettingThatCannotChangeLiveSaysARestartIsNeeded() throws {

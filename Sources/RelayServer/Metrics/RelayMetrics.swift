@@ -61,6 +61,10 @@ final class RelayMetrics: @unchecked Sendable {
         "capi_relay_dead_letters_total",
         help: "Events a destination gave up on, by reason code.",
         labels: ["destination", "dataset", "reason"])
+    let reloads = CounterFamily(
+        "capi_relay_config_reloads_total",
+        help: "Config reloads (SIGHUP): applied, or refused because the new config has errors.",
+        labels: ["result"])
     let acknowledgementLatency = HistogramFamily(
         "capi_relay_acknowledgement_latency_seconds",
         help: "From a request being read to its answer, for the ingest routes.",
@@ -69,6 +73,9 @@ final class RelayMetrics: @unchecked Sendable {
         "capi_relay_delivery_latency_seconds",
         help: "From a conversion being journaled to a destination accepting it.",
         labels: ["destination"], bounds: RelayMetrics.deliveryBounds)
+
+    /// When the process started, for `process_start_time_seconds`: a restart shows as a jump.
+    let startedAt = Date()
 
     private let index = ConversionIndex()
     private let lock = NSLock()
@@ -192,7 +199,7 @@ final class RelayMetrics: @unchecked Sendable {
     var families: [MetricFamily] {
         [
             received, conversions, dedupeHits, notConversions, consentDrops, rejected, sent,
-            failedAttempts, expired, deadLetters,
+            failedAttempts, expired, deadLetters, reloads,
         ].map(\.family) + [acknowledgementLatency.family, deliveryLatency.family]
     }
 }
