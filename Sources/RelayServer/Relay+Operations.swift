@@ -64,21 +64,21 @@ extension Relay {
     /// Gathers what `/readyz` judges: a journal write probe, draining, paused destinations and
     /// the backlog per destination.
     func readinessChecks() -> [ReadinessCheck] {
-        let settings = liveSettings.configuration.readiness
+        let configuration = liveSettings.configuration
+        let settings = configuration.readiness
         let draining = stateLock.withLock { self.draining }
+
+        // A probe that waits behind every queued append: a writer slower than the timeout
+        // acknowledges webhooks too slowly for Meta as well.
+        let probe = healthJournal.probeWritable(timeoutSeconds: settings.journalTimeoutSeconds)
+        var journalProblem = probe.map { "not writable: \($0.message)" }
+
         var backlog: [String: Int] = [:]
-        var journalProblem = healthJournal.probeWritable(
-            timeoutSeconds: settings.journalTimeoutSeconds
-        )
-        .map { "not writable: \($0.message)" }
+        let destinations: [Destination] = configuration.crm == nil ? [.capi] : [.capi, .crm]
         do {
-            backlog["capi"] = try healthJournal.pendingSummary(for: .capi).reduce(0) {
-                $0 + $1.count
-            }
-            if liveSettings.configuration.crm != nil {
-                backlog["crm"] = try healthJournal.pendingSummary(for: .crm).reduce(0) {
-                    $0 + $1.count
-                }
+            for destination in destinations {
+                let pending = try healthJournal.pendingSummary(for: destination)
+                backlog[destination.rawValue] = pending.reduce(0) { $0 + $1.count }
             }
         } catch {
             journalProblem = journalProblem ?? "not readable: \(error.message)"
