@@ -26,31 +26,31 @@ extension RelayConfiguration {
     public static func parse(_ data: Data, file: String?) throws(ConfigErrors) -> RelayConfiguration
     {
         // Syntax first, with a line and column: nothing else can be said about broken text.
-        let locator: JSON5Locator
-        switch JSON5Locator.locate(Array(data)) {
-        case .failure(let syntax):
-            throw ConfigErrors(
-                file: file,
-                errors: [
-                    ConfigError(
-                        path: "", message: syntax.message, line: syntax.position.line,
-                        column: syntax.position.column)
-                ])
-        case .success(let found):
-            locator = found
-        }
+        // Foundation has the last word on what parses, so text it reads is never refused here
+        // for the scanner's sake; its problems are then reported without lines.
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
+        let scanned = JSON5Locator.locate(Array(data))
         let tree: JSONValue
         do {
             tree = try decoder.decode(JSONValue.self, from: data)
         } catch {
+            if case .failure(let syntax) = scanned {
+                throw ConfigErrors(
+                    file: file,
+                    errors: [
+                        ConfigError(
+                            path: "", message: syntax.message, line: syntax.position.line,
+                            column: syntax.position.column)
+                    ])
+            }
             throw ConfigErrors(
                 file: file,
                 errors: [
                     ConfigError(path: "", message: "not valid JSON5: \(jsonErrorDetail(error))")
                 ])
         }
+        let locator = (try? scanned.get()) ?? JSON5Locator()
 
         var errors = unknownKeys(in: tree)
         for duplicate in locator.duplicates {

@@ -67,4 +67,13 @@ import Testing
         #expect(index.entry("b")?.eventName == "Lead")
         #expect(index.entry("c") != nil)
     }
+
+    @Test func anIDRememberedAgainIsKeptAsTheNewest() {
+        let index = ConversionIndex(capacity: 2)
+        let entry = ConversionIndex.Entry(eventName: "Lead", dataset: "1", acknowledgedAtMillis: 5)
+        for id in ["a", "b", "a", "c"] { index.remember(id, entry) }
+        #expect(index.entry("a") != nil, "a was remembered after b")
+        #expect(index.entry("b") == nil)
+        #expect(index.entry("c") != nil)
+    }
 }

@@ -35,6 +35,14 @@ struct JSON5Locator {
     private(set) var positions: [String: Position] = [:]
     private(set) var duplicates: [Duplicate] = []
 
+    /// A locator that knows no position, for text only Foundation could read.
+    init() {}
+
+    private init(positions: [String: Position], duplicates: [Duplicate]) {
+        self.positions = positions
+        self.duplicates = duplicates
+    }
+
     /// Scans a whole document.
     static func locate(_ text: [UInt8]) -> Result<JSON5Locator, SyntaxError> {
         var scanner = Scanner(bytes: text)

@@ -17,12 +17,15 @@ final class ConversionIndex: @unchecked Sendable {
 
     let capacity: Int
     private let lock = NSLock()
-    /// Guarded by `lock`.
-    private var entries: [String: Entry] = [:]
-    /// Guarded by `lock`: insertion order, for evicting the oldest.
-    private var order: [String] = []
+    /// Guarded by `lock`: each entry with the number it was remembered under.
+    private var entries: [String: (entry: Entry, number: Int)] = [:]
+    /// Guarded by `lock`: ids in the order they were remembered, with that number, so that an
+    /// id remembered again is not evicted for its earlier, older copy.
+    private var order: [(eventID: String, number: Int)] = []
     /// Guarded by `lock`: where the oldest live id sits in `order`.
     private var head = 0
+    /// Guarded by `lock`.
+    private var nextNumber = 0
 
     init(capacity: Int = 100_000) {
         self.capacity = capacity
@@ -30,11 +33,14 @@ final class ConversionIndex: @unchecked Sendable {
 
     func remember(_ eventID: String, _ entry: Entry) {
         lock.withLock {
-            if entries.updateValue(entry, forKey: eventID) == nil {
-                order.append(eventID)
-            }
+            entries[eventID] = (entry, nextNumber)
+            order.append((eventID, nextNumber))
+            nextNumber += 1
             while entries.count > capacity {
-                entries[order[head]] = nil
+                let oldest = order[head]
+                if entries[oldest.eventID]?.number == oldest.number {
+                    entries[oldest.eventID] = nil
+                }
                 head += 1
             }
             // Compact now and then, so that `order` does not grow with every id ever seen.
@@ -46,6 +52,6 @@ final class ConversionIndex: @unchecked Sendable {
     }
 
     func entry(_ eventID: String) -> Entry? {
-        lock.withLock { entries[eventID] }
+        lock.withLock { entries[eventID]?.entry }
     }
 }
