@@ -10,10 +10,11 @@ public struct ReloadResult: Sendable, Equatable {
 
     /// Keys a running relay cannot take yet: the listener, the journal and the feed are bound
     /// at start, and the consent, dedupe and LDU policies are built into the journal. Rules
-    /// are not here: a reload compiles them and swaps the mapper between two webhooks.
+    /// and pages are not here: a reload compiles them into a new mapper and swaps it between
+    /// two webhooks.
     /// Extending reload to one of these means rebuilding that part and removing it from here.
     static let restartOnlyKeys = [
-        "listen", "journal", "http", "pages", "dedupe", "feed", "consent", "ldu",
+        "listen", "journal", "http", "dedupe", "feed", "consent", "ldu",
         // Shadow mode decides at start whether a CAPI dispatcher runs at all; a reload that
         // could switch it silently would send live while the operator believes otherwise.
         "mode", "qa", "server_events", "capi_ingest", "crm_echo", "pixel_echo",
@@ -38,6 +39,7 @@ public struct ReloadResult: Sendable, Equatable {
         if let crm, let currentCRM = current.crm, crm != currentCRM { result.changed.append("crm") }
         if next.messenger != current.messenger { result.changed.append("messenger") }
         // Rules are compiled into a new mapper and swapped between two webhooks.
+        if next.pages != current.pages { result.changed.append("pages") }
         if next.rules != current.rules { result.changed.append("rules") }
         if next.readiness != current.readiness { result.changed.append("readiness") }
         if next.shutdown != current.shutdown { result.changed.append("shutdown") }
@@ -53,7 +55,6 @@ extension RelayConfiguration {
         case "listen": listen = current.listen
         case "journal": journal = current.journal
         case "http": http = current.http
-        case "pages": pages = current.pages
         case "dedupe": dedupe = current.dedupe
         case "feed": feed = current.feed
         case "consent": consent = current.consent

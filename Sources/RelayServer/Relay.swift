@@ -247,16 +247,18 @@ public final class Relay: @unchecked Sendable {
             applied.restore(key, from: current)
         }
 
-        // New rules compile before anything is swapped; the config check has already
-        // compiled them once, so a failure here is unexpected, and it keeps the old rules.
+        // New rules and pages compile into a mapper before anything is swapped; the config
+        // check has compiled the rules once already, so a failure here is unexpected, and it
+        // keeps the old ones.
         var nextMapper: ConversionMapper?
-        if applied.rules != current.rules {
+        if applied.rules != current.rules || applied.pages != current.pages {
             do {
                 nextMapper = try ConversionMapper(rules: applied.rules, datasets: applied.datasets)
             } catch {
                 logger.error("rules not reloaded; the running rules stay", [("error", "\(error)")])
                 applied.rules = current.rules
-                result.changed.removeAll { $0 == "rules" }
+                applied.pages = current.pages
+                result.changed.removeAll { $0 == "rules" || $0 == "pages" }
             }
         }
         stateLock.withLock {

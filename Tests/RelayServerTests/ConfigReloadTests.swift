@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func everyTopLevelKeyIsEitherReloadedOrNamedForARestart() {
-        let reloaded: Set = ["capi", "crm", "messenger", "shutdown", "rules", "readiness"]
+        let reloaded: Set = ["capi", "crm", "messenger", "shutdown", "rules", "pages", "readiness"]
         let restartOnly = Set(ReloadResult.restartOnlyKeys.map { String($0.prefix { $0 != "." }) })
         let unclassified = RelayConfiguration.CodingKeys.allCases.map(\.rawValue).filter {
             !reloaded.contains($0) && !restartOnly.contains($0)

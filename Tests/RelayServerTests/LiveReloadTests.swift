@@ -130,6 +130,36 @@ import Testing
         #expect(scrape.value("capi_relay_config_reloads_total", ["result": "refused"]) == 1)
     }
 
+    @Test func aNewPageIsRoutedToItsDatasetAfterAReload() throws {
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        let newPage = "104857600000003"
+        let newDataset = "880000000000002"
+        func lead(_ index: Int) -> [UInt8] {
+            Array(
+                String(decoding: LeadLoad.webhook(index..<index + 1, tag: "page"), as: UTF8.self)
+                    .replacingOccurrences(of: LeadLoad.pageID, with: newPage).utf8)
+        }
+
+        // Unknown page: journaled, not a conversion.
+        #expect(try stack.postWebhook(lead(0)).status == 200)
+        let config = try String(contentsOfFile: stack.configPath, encoding: .utf8)
+        try config.replacingOccurrences(
+            of: #""pages": ["#,
+            with: #""pages": [ { "page_id": "\#(newPage)", "dataset": "\#(newDataset)" },"#
+        ).write(toFile: stack.configPath, atomically: true, encoding: .utf8)
+        stack.relay.kill(SIGHUP)
+        #expect(
+            eventually { stack.relay.stderr.contains("msg=\"config reloaded\" changed=pages ") },
+            "relay stderr:\n\(stack.relay.stderr)")
+
+        #expect(try stack.postWebhook(lead(1)).status == 200)
+        #expect(try eventually { try stack.counters().capiSent == 1 })
+        let datasets = try stack.records().filter { $0["verdict"] as? String == "accepted" }
+            .compactMap { $0["dataset"] as? String }
+        #expect(datasets == [newDataset], "the lead went to the new page's dataset")
+    }
+
     @Test func aSettingThatCannotChangeLiveSaysARestartIsNeeded() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
