@@ -31,6 +31,21 @@ extension Relay {
         }
     }
 
+    /// The route's name for the responses counter: an ingest route, one of the fixed paths, or
+    /// `other` (a path the relay does not serve is the sender's text, never a label).
+    static func routeLabel(_ request: HTTPRequest) -> String {
+        if let route = ingestRoute(request) { return route }
+        switch request.path {
+        case "/healthz": return "healthz"
+        case "/readyz": return "readyz"
+        case "/metrics": return "metrics"
+        case "/webhooks/messenger": return "messenger"
+        case "/v1/event-ids": return "event_ids"
+        case "/v1/pixel-echo": return "pixel_echo"
+        default: return CAPIIngestPath(request.path) == nil ? "other" : "capi_ingest"
+        }
+    }
+
     /// 405 with the methods the path takes, or nil when the path is not one of ours.
     static func methodNotAllowed(_ request: HTTPRequest) -> HTTPResponse? {
         let allowed =
@@ -45,13 +60,19 @@ extension Relay {
         return response
     }
 
-    /// A responder that observes the time from now to the answer, for one ingest route.
-    func timed(_ responder: HTTPResponder, route: String) -> HTTPResponder {
+    /// A responder that counts the answer by route and status and, for an ingest route,
+    /// observes the time from now to the answer.
+    func measured(_ responder: HTTPResponder, _ request: HTTPRequest) -> HTTPResponder {
         let started = DispatchTime.now().uptimeNanoseconds
-        let histogram = metrics.acknowledgementLatency
+        let ingest = Relay.ingestRoute(request)
+        let route = Relay.routeLabel(request)
+        let (histogram, responses) = (metrics.acknowledgementLatency, metrics.responses)
         return HTTPResponder { response in
-            let elapsed = DispatchTime.now().uptimeNanoseconds - started
-            histogram.observe([route], Double(elapsed) / 1e9)
+            if let ingest {
+                let elapsed = DispatchTime.now().uptimeNanoseconds - started
+                histogram.observe([ingest], Double(elapsed) / 1e9)
+            }
+            responses.increment([route, String(response.status)])
             responder.respond(response)
         }
     }

@@ -351,11 +351,11 @@ public final class Relay: @unchecked Sendable {
     // MARK: Routes
 
     private func route(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let responder = measured(responder, request)
         if let response = Relay.methodNotAllowed(request) {
             responder.respond(response)
             return
         }
-        let responder = Relay.ingestRoute(request).map { timed(responder, route: $0) } ?? responder
         switch (request.method, request.path) {
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
             // Alive, whatever else is wrong: readiness is /readyz's question.

@@ -28,6 +28,19 @@ import Testing
         let ready = try RawHTTP.get(port: port, "/readyz")
         #expect(ready.status == 200, "\(ready.body)")
         #expect(ready.body.hasPrefix("ready\nok   journal: writable\n"))
+
+        // Each answer is counted by route and status; a path nobody serves is "other".
+        let scrape = try PrometheusScrape(try MetricsEndpointTests.scrape(stack))
+        #expect(
+            scrape.value("capi_relay_http_responses_total", ["route": "other", "code": "404"]) == 1)
+        #expect(
+            scrape.value(
+                "capi_relay_http_responses_total", ["route": "capi_ingest", "code": "405"])
+                == 1)
+        #expect(
+            scrape.value("capi_relay_http_responses_total", ["route": "readyz", "code": "200"]) == 1
+        )
+        #expect(!scrape.series.keys.contains { $0.contains("nowhere") })
     }
 
     @Test func readyzFailsWhileAPausedDestinationBacksUpAndRecoversAfterAReloadWithAFixedToken()

@@ -61,6 +61,10 @@ final class RelayMetrics: @unchecked Sendable {
         "capi_relay_dead_letters_total",
         help: "Events a destination gave up on, by reason code.",
         labels: ["destination", "dataset", "reason"])
+    let responses = CounterFamily(
+        "capi_relay_http_responses_total",
+        help: "HTTP answers by route and status code; unknown paths are route=\"other\".",
+        labels: ["route", "code"])
     let reloads = CounterFamily(
         "capi_relay_config_reloads_total",
         help: "Config reloads (SIGHUP): applied, or refused because the new config has errors.",
@@ -199,7 +203,7 @@ final class RelayMetrics: @unchecked Sendable {
     var families: [MetricFamily] {
         [
             received, conversions, dedupeHits, notConversions, consentDrops, rejected, sent,
-            failedAttempts, expired, deadLetters, reloads,
+            failedAttempts, expired, deadLetters, responses, reloads,
         ].map(\.family) + [acknowledgementLatency.family, deliveryLatency.family]
     }
 }
