@@ -132,7 +132,7 @@ enum Commands {
         abstract: "Run the relay: receive webhooks, journal them, deliver conversions.",
         discussion: """
             Reads the config, then the secrets it names. SIGHUP reads both again: new \
-            secrets, rules and delivery settings take effect at once, a destination paused \
+            secrets, rules, pages and delivery settings take effect at once, a destination paused \
             for a refused token resumes, and a config with errors is refused while the old \
             one keeps running. SIGTERM or Ctrl-C stops intake (webhooks get 503), lets the \
             batches in flight finish within shutdown.deadline_seconds and exits 0; pending \
