@@ -7,7 +7,7 @@ let package = Package(
     name: "capi-relay",
     products: [
         .executable(name: "capi-relay", targets: ["capi-relay"]),
-        .executable(name: "capi-relay-bench", targets: ["capi-relay-bench"])
+        .executable(name: "capi-relay-bench", targets: ["capi-relay-bench"]),
     ],
     targets: [
         .systemLibrary(
@@ -49,7 +49,7 @@ let package = Package(
             name: "RelayServer",
             dependencies: [
                 "RelayCore", "RelayHTTP", "RelayIngest", "RelayJournal", "RelayDelivery",
-                "RelayFeed", "RelaySandbox",
+                "RelayFeed", "RelaySandbox", "RelayCommandLine",
             ]
         ),
         .target(name: "RelayConsole", dependencies: ["CNcursesw", "RelayCore", "RelayFeed"]),
@@ -81,7 +81,8 @@ let package = Package(
             exclude: ["Golden", "Scripts"]
         ),
         .testTarget(
-            name: "RelayConsoleTests", dependencies: ["RelayConsole", "RelayCore", "RelayTestSupport"],
+            name: "RelayConsoleTests",
+            dependencies: ["RelayConsole", "RelayCore", "RelayTestSupport"],
             exclude: ["Golden"]),
     ]
 )

@@ -1,12 +1,13 @@
-/// Picks the declared name a mistyped word most likely meant.
-enum Suggestion {
+/// Picks the declared name a mistyped word most likely meant: for options here, and for
+/// config keys in `config check`.
+public enum Suggestion {
     /// The candidate nearest to `typed`, or `nil` when none is near enough to be a fair guess.
     ///
     /// A candidate qualifies when `typed` begins it (`--li` for `--listen`) or lies within two
     /// edits of it, counting a swap of neighbours as one edit (`--lsiten`). The nearest wins and
     /// ties go to the first declared, so the answer is stable. Two edits on a two-letter word
     /// would make anything a match, so the distance must also be less than the typed length.
-    static func closest(to typed: String, among candidates: [String]) -> String? {
+    public static func closest(to typed: String, among candidates: [String]) -> String? {
         guard !typed.isEmpty else {
             return nil
         }

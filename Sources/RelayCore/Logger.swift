@@ -64,6 +64,55 @@ public struct Logger: Sendable {
         log(.error, message, metadata)
     }
 
+    /// How a log line is written: logfmt for people and grep, JSON for log shippers.
+    public enum Format: String, Sendable, CaseIterable {
+        case logfmt, json
+    }
+
+    /// One line in `format`, without the newline.
+    public static func line(
+        _ format: Format, time: Date, level: Level, message: String, metadata: [(String, String)]
+    ) -> String {
+        switch format {
+        case .logfmt: logfmt(time: time, level: level, message: message, metadata: metadata)
+        case .json: json(time: time, level: level, message: message, metadata: metadata)
+        }
+    }
+
+    /// One JSON object: `{"time":"…","level":"…","msg":"…","key":"value"}`, every value a
+    /// string, keys in the order given. A metadata key that would shadow `time`, `level` or
+    /// `msg` is written with a leading underscore, so that no field is lost or ambiguous.
+    public static func json(
+        time: Date, level: Level, message: String, metadata: [(String, String)]
+    ) -> String {
+        var line = "{\"time\":\(jsonString(time.ISO8601Format())),\"level\":\"\(level.name)\""
+        line += ",\"msg\":\(jsonString(message))"
+        for (key, value) in metadata {
+            let name = ["time", "level", "msg"].contains(key) ? "_" + key : key
+            line += ",\(jsonString(name)):\(jsonString(value))"
+        }
+        return line + "}"
+    }
+
+    private static func jsonString(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
     /// One logfmt line: `time=… level=… msg="…" key=value`.
     public static func logfmt(
         time: Date, level: Level, message: String, metadata: [(String, String)]

@@ -390,10 +390,10 @@ public final class CAPIDispatcher: @unchecked Sendable {
                 observer(
                     .paused(destination: "capi", reason: failure.summary, code: failure.graphCode))
                 logger.error(
-                    "delivery paused: access token refused; fix the token and reload the config"
-                        + " with SIGHUP",
+                    "delivery paused: access token refused",
                     [
                         ("destination", "capi"),
+                        ("fix", "put a valid token where capi.access_token says, then SIGHUP"),
                         ("code", failure.graphCode.map(String.init) ?? "none"),
                         ("subcode", failure.graphSubcode.map(String.init) ?? "none"),
                     ])

@@ -9,10 +9,12 @@ public struct ReloadResult: Sendable, Equatable {
     public var needsRestart: [String] = []
 
     /// Keys a running relay cannot take yet: the listener, the journal and the feed are bound
-    /// at start, and the mapper, consent and LDU policies are built into the intake path.
-    /// Extending reload to one of them means rebuilding that part and removing it from here.
+    /// at start, and the consent, dedupe and LDU policies are built into the journal. Rules
+    /// and pages are not here: a reload compiles them into a new mapper and swaps it between
+    /// two webhooks.
+    /// Extending reload to one of these means rebuilding that part and removing it from here.
     static let restartOnlyKeys = [
-        "listen", "journal", "http", "pages", "dedupe", "feed", "consent", "ldu", "rules",
+        "listen", "journal", "http", "dedupe", "feed", "consent", "ldu",
         // Shadow mode decides at start whether a CAPI dispatcher runs at all; a reload that
         // could switch it silently would send live while the operator believes otherwise.
         "mode", "qa", "server_events", "capi_ingest", "crm_echo", "pixel_echo",
@@ -36,6 +38,10 @@ public struct ReloadResult: Sendable, Equatable {
         crm?.flushIntervalSeconds = current.crm?.flushIntervalSeconds ?? 1
         if let crm, let currentCRM = current.crm, crm != currentCRM { result.changed.append("crm") }
         if next.messenger != current.messenger { result.changed.append("messenger") }
+        // Rules are compiled into a new mapper and swapped between two webhooks.
+        if next.pages != current.pages { result.changed.append("pages") }
+        if next.rules != current.rules { result.changed.append("rules") }
+        if next.readiness != current.readiness { result.changed.append("readiness") }
         if next.shutdown != current.shutdown { result.changed.append("shutdown") }
         if secretsChanged { result.changed.append("secrets") }
         return result
@@ -49,12 +55,10 @@ extension RelayConfiguration {
         case "listen": listen = current.listen
         case "journal": journal = current.journal
         case "http": http = current.http
-        case "pages": pages = current.pages
         case "dedupe": dedupe = current.dedupe
         case "feed": feed = current.feed
         case "consent": consent = current.consent
         case "ldu": ldu = current.ldu
-        case "rules": rules = current.rules
         case "mode": mode = current.mode
         case "qa": qa = current.qa
         case "server_events": serverEvents = current.serverEvents
@@ -95,11 +99,13 @@ public enum ConfigReload {
                 configuration, environment: environment, file: path)
             return .success(relay.reload(configuration: configuration, secrets: secrets))
         } catch {
+            relay.metrics.reloads.increment(["refused"])
             logger.error(
                 "config reload refused; the running config stays",
                 [("file", path), ("errors", "\(error.errors.count)")])
-            for problem in error.errors {
-                logger.error("config problem", [("file", path), ("problem", "\(problem)")])
+            // The same lines `config check` prints, so the fix is the same either way.
+            for line in error.lines {
+                logger.error("config problem", [("problem", line)])
             }
             return .failure(error)
         }

@@ -168,6 +168,10 @@ public enum ExampleConfiguration {
           // long to finish; anything left is sent after the restart, with the same event_id.
           "shutdown": { "deadline_seconds": 10 },
 
+          // GET /readyz answers 503 when the journal cannot commit, a destination is paused,
+          // or more than max_backlog conversions wait at one destination.
+          "readiness": { "max_backlog": 10000, "journal_timeout_seconds": 2 },
+
           // Rules are tried in order; the first match makes the conversion. Payloads may carry
           // parameters after a bar: PURCHASE|value=120.00|currency=USD|event_id=ord-123.
           "rules": [

@@ -119,7 +119,8 @@ extension Relay {
         // The earlier conversion's dataset, else the page's, else the configured default.
         let earlier = echo.eventID.flatMap { try? journal.inspect(eventID: $0).first?.conversion }
         let dataset =
-            earlier?.dataset ?? configuration.datasets[echo.pageID] ?? settings.dataset ?? ""
+            earlier?.dataset ?? liveSettings.configuration.datasets[echo.pageID]
+            ?? settings.dataset ?? ""
         var conversion = Conversion(
             eventID: EventID.forCRMStage(recordID: echo.recordID, stage: stage),
             eventName: mapping.event, dataset: dataset, pageID: echo.pageID,

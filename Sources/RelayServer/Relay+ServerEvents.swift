@@ -217,6 +217,8 @@ extension Relay {
                     }
                     results.append(described)
                 }
+                // Counted before the answer, so that a scrape after it sees the delivery.
+                self.metrics.record(receipt, of: delivery)
                 respond(results)
                 self.publish(receipt, of: delivery)
                 self.flush()
@@ -309,7 +311,9 @@ extension Relay {
 
     /// Every dataset the relay delivers to: the pages' and the server events' default.
     var knownDatasets: Set<String> {
-        var datasets = Set(configuration.pages.map(\.dataset))
+        // Pages reload live; the server_events and crm_echo sections wait for a restart.
+        let pages = liveSettings.configuration.pages
+        var datasets = Set(pages.map(\.dataset))
         if let dataset = configuration.serverEvents?.dataset { datasets.insert(dataset) }
         if let dataset = configuration.crmEcho?.dataset { datasets.insert(dataset) }
         return datasets
@@ -327,7 +331,9 @@ extension Relay {
             }
             return .success(dataset)
         }
-        if let dataset = configuration.datasets[event.pageID] { return .success(dataset) }
+        if let dataset = liveSettings.configuration.datasets[event.pageID] {
+            return .success(dataset)
+        }
         if let dataset = configuration.serverEvents?.dataset { return .success(dataset) }
         return .failure(
             EventProblem(

@@ -13,7 +13,9 @@ public final class Relay: @unchecked Sendable {
     public let journal: SQLiteJournal
     /// Guarded by `stateLock`; replaced by a reload. Read it through `liveSettings`.
     private var secrets: RelaySecrets
-    let mapper: ConversionMapper
+    /// Guarded by `stateLock`; rebuilt by a reload that brings new rules. Read it through
+    /// `mapper`, once per delivery, so that every item of one webhook meets the same rules.
+    private var liveMapper: ConversionMapper
     let consentPolicy: ConsentPolicy
     /// The one normalizer of every ingest path, so that a value hashes the same whichever way
     /// it arrives (external_id included, as the config says).
@@ -26,7 +28,9 @@ public final class Relay: @unchecked Sendable {
     private var server: HTTPServer!
     /// The live feed: every stage of the pipeline, for the console and other tails.
     public let feed: FeedHub
-    private let health = DestinationHealth()
+    let health = DestinationHealth()
+    /// What `/metrics` shows; fed by intake and by the delivery workers.
+    let metrics: RelayMetrics
     private var feedProvider: RelayFeedProvider!
     private var feedServer: FeedServer!
     let rejections = RejectionCounter()
@@ -51,7 +55,7 @@ public final class Relay: @unchecked Sendable {
         self.secrets = secrets
         self.logger = logger
         do {
-            mapper = try ConversionMapper(
+            liveMapper = try ConversionMapper(
                 rules: configuration.rules, datasets: configuration.datasets)
         } catch {
             throw ConfigErrors(file: nil, errors: [ConfigError(path: "rules", message: "\(error)")])
@@ -83,8 +87,11 @@ public final class Relay: @unchecked Sendable {
 
         feed = FeedHub(
             historyLimit: configuration.feed.history, queueLimit: configuration.feed.clientQueue)
+        let metrics = RelayMetrics(labels: MetricLabels(configuration))
+        self.metrics = metrics
         let observer: DeliveryObserver = { [feed, health] event in
             let now = Int64(Date().timeIntervalSince1970 * 1000)
+            metrics.record(event, atMillis: now)
             Relay.publish(event, to: feed)
             for (stage, fields) in health.observe(event, atMillis: now) {
                 feed.publish(stage, fields)
@@ -119,8 +126,8 @@ public final class Relay: @unchecked Sendable {
         }
 
         feedProvider = RelayFeedProvider(
-            configuration: configuration, journal: journal, health: health, hub: feed,
-            logger: logger
+            configuration: { [unowned self] in self.liveSettings.configuration },
+            journal: journal, health: health, hub: feed, logger: logger
         ) { [unowned self] in
             self.flush()
         }
@@ -211,6 +218,9 @@ public final class Relay: @unchecked Sendable {
         stateLock.withLock { (liveConfiguration, secrets) }
     }
 
+    /// The rules in force.
+    var mapper: ConversionMapper { stateLock.withLock { liveMapper } }
+
     /// Applies a new configuration and secrets to the running relay, as SIGHUP does: the
     /// secrets (app secret, verify token, access token, CRM secret) and the destinations'
     /// settings take effect at once, and a destination paused for refused credentials
@@ -236,17 +246,40 @@ public final class Relay: @unchecked Sendable {
         for key in result.needsRestart where key != "crm" {
             applied.restore(key, from: current)
         }
+
+        // New rules and pages compile into a mapper before anything is swapped; the config
+        // check has compiled the rules once already, so a failure here is unexpected, and it
+        // keeps the old ones.
+        var nextMapper: ConversionMapper?
+        if applied.rules != current.rules || applied.pages != current.pages {
+            do {
+                nextMapper = try ConversionMapper(rules: applied.rules, datasets: applied.datasets)
+            } catch {
+                logger.error("rules not reloaded; the running rules stay", [("error", "\(error)")])
+                applied.rules = current.rules
+                applied.pages = current.pages
+                result.changed.removeAll { $0 == "rules" || $0 == "pages" }
+            }
+        }
         stateLock.withLock {
             liveConfiguration = applied
             secrets = nextSecrets
+            if let nextMapper { liveMapper = nextMapper }
         }
+        metrics.labelPolicy = MetricLabels(applied)
+        metrics.reloads.increment(["applied"])
 
         dispatcher.update(Relay.capiDestination(applied, nextSecrets))
         if let crmSink, let crm = Relay.crmDestination(applied, nextSecrets) {
             crmSink.update(crm)
         }
         // A change that waits for a restart is worth an operator's attention: until then the
-        // relay runs on the old value.
+        // relay runs on the old value. Each key gets a line of its own to grep and alert on.
+        for key in result.needsRestart {
+            logger.warning(
+                "setting changed but needs a restart to take effect; the running value stays",
+                [("key", key)])
+        }
         let log = result.needsRestart.isEmpty ? logger.notice : logger.warning
         log(
             "config reloaded",
@@ -318,9 +351,19 @@ public final class Relay: @unchecked Sendable {
     // MARK: Routes
 
     private func route(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let responder = measured(responder, request)
+        if let response = Relay.methodNotAllowed(request) {
+            responder.respond(response)
+            return
+        }
         switch (request.method, request.path) {
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
+            // Alive, whatever else is wrong: readiness is /readyz's question.
             responder.respond(.text(200, "ok"))
+        case ("GET", "/readyz"), ("HEAD", "/readyz"):
+            answerReadiness(responder)
+        case ("GET", "/metrics"):
+            answerMetrics(responder)
         case ("GET", "/webhooks/messenger"):
             verifySubscription(request, responder)
         case ("POST", "/webhooks/messenger"):
@@ -335,11 +378,6 @@ public final class Relay: @unchecked Sendable {
             receivePixelEcho(request, responder)
         case ("POST", _) where CAPIIngestPath(request.path) != nil:
             receiveCAPIEvents(request, responder, path: CAPIIngestPath(request.path)!)
-        case (_, "/healthz"), (_, "/webhooks/messenger"):
-            var response = HTTPResponse.text(405, "method \(request.method) is not allowed here")
-            response.headers.add(
-                name: "Allow", value: request.path == "/healthz" ? "GET" : "GET, POST")
-            responder.respond(response)
         default:
             responder.respond(.text(404, "no route for \(request.method) \(request.path)"))
         }
@@ -406,7 +444,14 @@ public final class Relay: @unchecked Sendable {
         } catch {
             switch error {
             case .unsupportedObject(let object):
-                reject("unsupported_object", reason: "object \(object)", request: request)
+                // The object's name is the sender's text: quoted only when it looks like one.
+                let named =
+                    object.count <= 32
+                    && object.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "_") }
+                reject(
+                    "unsupported_object",
+                    reason: named ? "object \(object)" : "object not a plain name",
+                    request: request)
                 responder.respond(.text(404, "object '\(object)' is not handled; only 'page' is"))
             case .malformed(let detail):
                 reject("malformed", reason: detail, request: request)
@@ -416,6 +461,7 @@ public final class Relay: @unchecked Sendable {
         }
 
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        let mapper = self.mapper
         let delivery = InboundDelivery(
             source: "messenger", receivedAtMillis: receivedAt,
             body: journaledBody(request.body, signals: signals),
@@ -435,6 +481,8 @@ public final class Relay: @unchecked Sendable {
                 logger.debug(
                     "webhook journaled",
                     [("delivery", "\(receipt.deliveryID)"), ("items", "\(receipt.results.count)")])
+                // Counted before the answer, so that a scrape after it sees the delivery.
+                self.metrics.record(receipt, of: delivery)
                 responder.respond(.text(200, "EVENT_RECEIVED"))
                 // Acknowledge first: the feed is for watchers and must not delay Meta.
                 self.publish(receipt, of: delivery)
@@ -590,6 +638,7 @@ public final class Relay: @unchecked Sendable {
 
     func reject(_ code: String, reason: String, request: HTTPRequest) {
         rejections.count(code)
+        metrics.rejected.increment([code])
         logger.warning(
             "webhook rejected",
             [("code", code), ("reason", reason), ("remote", request.remoteAddress)])

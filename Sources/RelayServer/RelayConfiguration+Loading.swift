@@ -1,4 +1,5 @@
 import Foundation
+import RelayCommandLine
 import RelayCore
 import RelayJournal
 
@@ -19,34 +20,146 @@ extension RelayConfiguration {
         return configuration
     }
 
-    /// Decodes and checks config text.
+    /// Decodes and checks config text, reporting every problem at once, each with the line of
+    /// its key when the text has one.
     /// - Parameter file: named in the errors.
     public static func parse(_ data: Data, file: String?) throws(ConfigErrors) -> RelayConfiguration
     {
+        // Syntax first, with a line and column: nothing else can be said about broken text.
+        // Foundation has the last word on what parses, so text it reads is never refused here
+        // for the scanner's sake; its problems are then reported without lines.
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
+        let scanned = JSON5Locator.locate(Array(data))
         let tree: JSONValue
         do {
             tree = try decoder.decode(JSONValue.self, from: data)
         } catch {
+            if case .failure(let syntax) = scanned {
+                throw ConfigErrors(
+                    file: file,
+                    errors: [
+                        ConfigError(
+                            path: "", message: syntax.message, line: syntax.position.line,
+                            column: syntax.position.column)
+                    ])
+            }
             throw ConfigErrors(
                 file: file,
                 errors: [
                     ConfigError(path: "", message: "not valid JSON5: \(jsonErrorDetail(error))")
                 ])
         }
+        let locator = (try? scanned.get()) ?? JSON5Locator()
 
         var errors = unknownKeys(in: tree)
-        do {
-            let configuration = try decoder.decode(RelayConfiguration.self, from: data)
-            errors += configuration.problems()
-            if errors.isEmpty { return configuration }
-        } catch let error as DecodingError {
-            errors.append(describe(error))
-        } catch {
-            errors.append(ConfigError(path: "", message: "\(error)"))
+        for duplicate in locator.duplicates {
+            errors.append(
+                ConfigError(
+                    path: duplicate.path,
+                    message: "given twice (first on line \(duplicate.first.line)); only one of"
+                        + " them would count, so keep one",
+                    line: duplicate.again.line))
         }
-        throw ConfigErrors(file: file, errors: errors)
+        let (configuration, decodingErrors) = decodeCollectingErrors(tree, decoder: decoder)
+        errors += decodingErrors
+        if let configuration {
+            // A key already reported for its type is not reported again for the stand-in
+            // value it was given to let decoding go on.
+            let reported = decodingErrors.map(\.path)
+            errors += configuration.problems().filter { problem in
+                !reported.contains { Self.path(problem.path, isWithin: $0) }
+            }
+            if errors.isEmpty { return configuration }
+        }
+
+        // In file order, each with the line of its key.
+        let located = errors.map { error in
+            var error = error
+            error.line = error.line ?? locator.line(of: error.path)
+            return error
+        }
+        let ordered = located.enumerated().sorted { lhs, rhs in
+            (lhs.element.line ?? 0, lhs.offset) < (rhs.element.line ?? 0, rhs.offset)
+        }.map(\.element)
+        throw ConfigErrors(file: file, errors: ordered)
+    }
+
+    /// Decodes the config, and on each decoding error records it, puts a stand-in value of the
+    /// expected type where the bad one was (or drops it, so that its default applies) and tries
+    /// again, so that one wrong type does not hide every problem after it. JSONDecoder stops at
+    /// the first error; decoding again is cheap for a file this size.
+    /// - Returns: the config decoded with stand-ins (nil if decoding never got through), and the
+    ///   errors found on the way.
+    static func decodeCollectingErrors(_ tree: JSONValue, decoder: JSONDecoder)
+        -> (RelayConfiguration?, [ConfigError])
+    {
+        var tree = tree
+        var errors: [ConfigError] = []
+        var patches: [String: Int] = [:]
+        for _ in 0..<64 {
+            let error: DecodingError
+            do {
+                return (
+                    try decoder.decode(RelayConfiguration.self, from: Data(tree.serialized())),
+                    errors
+                )
+            } catch let decodingError as DecodingError {
+                error = decodingError
+            } catch {
+                errors.append(ConfigError(path: "", message: "\(error)"))
+                return (nil, errors)
+            }
+
+            let problem = describe(error)
+            if !errors.contains(where: { Self.path(problem.path, isWithin: $0.path) }) {
+                errors.append(problem)
+            }
+            // A key that keeps failing with every stand-in ends the attempt: what was found
+            // so far is reported.
+            patches[problem.path, default: 0] += 1
+            guard patches[problem.path]! <= 3, let patched = patch(tree, for: error) else {
+                return (nil, errors)
+            }
+            tree = patched
+        }
+        return (nil, errors)
+    }
+
+    /// The tree with a stand-in where decoding failed: a value of the type it expected, or,
+    /// for an object member of another shape, no value so that its default applies.
+    private static func patch(_ tree: JSONValue, for error: DecodingError) -> JSONValue? {
+        switch error {
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return tree.replacing(context.codingPath[...], with: standIn(for: type))
+        case .keyNotFound(let key, let context):
+            // The type is unknown here: a string first; a type mismatch then corrects it.
+            return tree.replacing((context.codingPath + [key])[...], with: .string(""))
+        case .dataCorrupted(let context):
+            return tree.replacing(context.codingPath[...], with: nil)
+        @unknown default:
+            return nil
+        }
+    }
+
+    private static func standIn(for type: Any.Type) -> JSONValue? {
+        switch type {
+        case is String.Type: .string("")
+        case is Int.Type, is Int64.Type: .integer(0)
+        case is Double.Type: .float(0)
+        case is Bool.Type: .bool(false)
+        case is [Any].Type: .array([])
+        default:
+            String(describing: type).hasPrefix("Array<") ? .array([]) : .object([:])
+        }
+    }
+
+    /// Whether `path` is `ancestor` or lies inside it (`rules[1].when` within `rules[1]`).
+    static func path(_ path: String, isWithin ancestor: String) -> Bool {
+        guard path.hasPrefix(ancestor) else { return false }
+        if path.count == ancestor.count || ancestor.isEmpty { return true }
+        let next = path[path.index(path.startIndex, offsetBy: ancestor.count)]
+        return next == "." || next == "["
     }
 
     /// Everything wrong with a decoded config: values out of range, rules that cannot work.
@@ -117,6 +230,7 @@ extension RelayConfiguration {
         if shutdown.deadlineSeconds < 0 {
             problem("shutdown.deadline_seconds", "must be 0 or more")
         }
+        errors += readinessProblems()
 
         if let crm {
             if URLComponents(string: crm.url)?.scheme.map({ ["http", "https"].contains($0) })
@@ -318,6 +432,7 @@ extension RelayConfiguration {
             "crm_echo.stages[]": CRMEcho.Stage.CodingKeys.allCases.map(\.rawValue),
             "pixel_echo": PixelEcho.CodingKeys.allCases.map(\.rawValue),
             "shutdown": Shutdown.CodingKeys.allCases.map(\.rawValue),
+            "readiness": Readiness.CodingKeys.allCases.map(\.rawValue),
             "rules[]": MappingRule.configKeys,
             "rules[].when": MappingRule.Conditions.configKeys,
             "qa": QA.CodingKeys.allCases.map(\.rawValue),
@@ -338,11 +453,11 @@ extension RelayConfiguration {
             for key in object.keys.sorted() {
                 let childPath = path.isEmpty ? key : "\(path).\(key)"
                 guard known.contains(key) else {
-                    errors.append(
-                        ConfigError(
-                            path: childPath,
-                            message: "unknown key; expected one of \(known.joined(separator: ", "))"
-                        ))
+                    let message =
+                        Suggestion.closest(to: key, among: known).map {
+                            "unknown key; did you mean '\($0)'?"
+                        } ?? "unknown key; expected one of \(known.joined(separator: ", "))"
+                    errors.append(ConfigError(path: childPath, message: message))
                     continue
                 }
                 let childSchema = schemaPath.isEmpty ? key : "\(schemaPath).\(key)"

@@ -31,6 +31,8 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     /// `POST /v1/pixel-echo`; absent: 404.
     public var pixelEcho: PixelEcho?
     public var shutdown: Shutdown = Shutdown()
+    /// What `GET /readyz` requires; see `RelayConfiguration+Readiness.swift`.
+    public var readiness: Readiness = Readiness()
     public var rules: [MappingRule] = []
     /// `live` sends to Meta; `shadow` journals and reports everything and sends nothing to Meta
     /// (the CRM still gets its posts), to compare with the pixel before going live.
@@ -386,6 +388,7 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
         case crmEcho = "crm_echo"
         case pixelEcho = "pixel_echo"
         case rules, mode, qa
+        case readiness
     }
 }
 
@@ -409,6 +412,7 @@ extension RelayConfiguration {
         crmEcho = try c.decodeIfPresent(CRMEcho.self, forKey: .crmEcho)
         pixelEcho = try c.decodeIfPresent(PixelEcho.self, forKey: .pixelEcho)
         shutdown = try c.decodeIfPresent(Shutdown.self, forKey: .shutdown) ?? shutdown
+        readiness = try c.decodeIfPresent(Readiness.self, forKey: .readiness) ?? readiness
         rules = try c.decodeIfPresent([MappingRule].self, forKey: .rules) ?? rules
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
         qa = try c.decodeIfPresent(QA.self, forKey: .qa) ?? qa

@@ -44,7 +44,10 @@ enum CommandRunner {
                 command,
                 "Option '--log-level' expects trace, debug, info, notice, warning or error.")
         }
-        let logger = stderrLogger(level: level)
+        guard let format = logFormat(command) else {
+            return usageError(command, "Option '--log-format' expects logfmt or json.")
+        }
+        let logger = stderrLogger(level: level, format: format)
         let file = command.string("config") ?? "capi-relay.json"
 
         let configuration: RelayConfiguration
@@ -94,6 +97,9 @@ enum CommandRunner {
     // MARK: sandbox
 
     private static func sandbox(_ command: ParsedCommand) -> Int32 {
+        guard let format = logFormat(command) else {
+            return usageError(command, "Option '--log-format' expects logfmt or json.")
+        }
         let text = command.string("listen") ?? "127.0.0.1:9090"
         guard let address = ListenAddress(text) else {
             return usageError(command, "Option '--listen' expects host:port, got '\(text)'.")
@@ -129,7 +135,7 @@ enum CommandRunner {
             fail("\(error)")
             return ExitCode.failure
         }
-        let logger = stderrLogger(level: .info)
+        let logger = stderrLogger(level: .info, format: format)
         logger.notice(
             "sandbox listening",
             [
@@ -363,10 +369,19 @@ enum CommandRunner {
         }
     }
 
-    private static func stderrLogger(level: Logger.Level) -> Logger {
+    /// The `--log-format` asked for; nil when it names no format.
+    private static func logFormat(_ command: ParsedCommand) -> Logger.Format? {
+        Logger.Format(rawValue: command.string("log-format") ?? Logger.Format.logfmt.rawValue)
+    }
+
+    /// Writes each entry as one line to stderr; a line is written whole, so lines from
+    /// several threads never interleave.
+    private static func stderrLogger(level: Logger.Level, format: Logger.Format = .logfmt)
+        -> Logger
+    {
         Logger(level: level) { level, message, metadata in
-            let line = Logger.logfmt(
-                time: Date(), level: level, message: message, metadata: metadata)
+            let line = Logger.line(
+                format, time: Date(), level: level, message: message, metadata: metadata)
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
     }

@@ -132,10 +132,11 @@ enum Commands {
         abstract: "Run the relay: receive webhooks, journal them, deliver conversions.",
         discussion: """
             Reads the config, then the secrets it names. SIGHUP reads both again: new \
-            secrets and delivery settings take effect at once, and a destination paused \
-            for a refused token resumes. SIGTERM or Ctrl-C stops intake (webhooks get 503), \
-            lets the batches in flight finish within shutdown.deadline_seconds and exits 0; \
-            pending work resumes on restart.
+            secrets, rules, pages and delivery settings take effect at once, a destination paused \
+            for a refused token resumes, and a config with errors is refused while the old \
+            one keeps running. SIGTERM or Ctrl-C stops intake (webhooks get 503), lets the \
+            batches in flight finish within shutdown.deadline_seconds and exits 0; pending \
+            work resumes on restart. GET /healthz, /readyz and /metrics are for monitoring.
             """,
         options: [
             .string(
@@ -147,7 +148,13 @@ enum Commands {
             .string(
                 "log-level", valueName: "LEVEL", default: "info",
                 help: "trace, debug, info, notice, warning or error."),
+            logFormatOption,
         ])
+
+    /// Logs go to stderr, one line each, in either format.
+    static let logFormatOption = OptionDeclaration.string(
+        "log-format", valueName: "FORMAT", default: "logfmt",
+        help: "logfmt (key=value) or json (one object per line, for log shippers).")
 
     static let sandbox = CommandDeclaration(
         "sandbox",
@@ -170,6 +177,7 @@ enum Commands {
                 "faults", valueName: "FILE",
                 help: "Inject failures described in this JSON file (see the README);"
                     + " PUT /_sandbox/faults changes them at runtime."),
+            logFormatOption,
         ])
 
     static let demo = CommandDeclaration(

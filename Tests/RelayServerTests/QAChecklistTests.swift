@@ -96,7 +96,9 @@ import Testing
             _ = try RelayConfiguration.parse(Data(typo.utf8), file: "bad.json")
             Issue.record("a misspelt qa key must be rejected")
         } catch {
-            #expect(error.description.hasPrefix("bad.json: qa.event_name: unknown key;"))
+            #expect(
+                error.description.hasPrefix(
+                    "bad.json:3: qa.event_name: unknown key; did you mean 'event_names'?"))
         }
     }
 }

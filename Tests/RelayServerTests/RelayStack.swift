@@ -18,6 +18,8 @@ final class RelayStack: @unchecked Sendable {
     let sandboxPort: UInt16
     private(set) var relay: TestProcess
     private(set) var relayPort: UInt16
+    /// More arguments for `serve` (`--log-format json`, `--log-level trace`).
+    let serveArguments: [String]
 
     var environment: [String: String] {
         [
@@ -44,12 +46,14 @@ final class RelayStack: @unchecked Sendable {
     ///   - relayAccessToken: when set, the relay reads its access token from a file holding
     ///     this value (see `writeAccessToken`), so that a SIGHUP can bring a new one.
     ///   - feedHistory: records in a new feed client's snapshot.
+    ///   - serveArguments: more arguments for `capi-relay serve`.
     init(
         flushIntervalSeconds: Double = 0.1, feedClientQueue: Int = 10_000,
         sandboxAccessToken: String = RelayStack.accessToken, feedAllowedGroups: [String] = [],
         extraConfig: String = "", capiConfig: String = "", crmConfig: String = "",
-        relayAccessToken: String? = nil, feedHistory: Int = 200
+        relayAccessToken: String? = nil, feedHistory: Int = 200, serveArguments: [String] = []
     ) throws {
+        self.serveArguments = serveArguments
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("relay-stack-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -129,7 +133,8 @@ final class RelayStack: @unchecked Sendable {
 
     /// Starts (or restarts) `capi-relay serve` on the same config and journal.
     func startRelay() throws {
-        relay = try TestProcess(["serve", "--config", configPath], environment: environment)
+        relay = try TestProcess(
+            ["serve", "--config", configPath] + serveArguments, environment: environment)
         relayPort = try relay.waitForPort("relay listening")
     }
 

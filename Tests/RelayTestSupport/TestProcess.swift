@@ -88,6 +88,15 @@ public final class TestProcess: @unchecked Sendable {
                     return String(field.dropFirst(key.count + 1))
                 }
             }
+            // The same line written by `--log-format json`.
+            for line in stderr.split(separator: "\n")
+            where line.hasPrefix("{") && line.contains("\"msg\":\"\(message)\"") {
+                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8))
+                    as? [String: Any], let value = object[key] as? String
+                {
+                    return value
+                }
+            }
             guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.02)
         }

@@ -26,6 +26,9 @@ final class DestinationHealth: @unchecked Sendable {
     /// Guarded by `lock`: why `capi` or `crm` is paused.
     private var paused: [String: String] = [:]
 
+    /// Why each paused destination (`capi`, `crm`) is paused.
+    var pausedReasons: [String: String] { lock.withLock { paused } }
+
     static func name(destination: String, dataset: String) -> String {
         destination == "crm" ? "crm" : "capi \(dataset)"
     }

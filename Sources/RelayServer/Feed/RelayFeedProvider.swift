@@ -7,7 +7,10 @@ import RelayJournal
 /// The relay's side of the feed: hello, snapshot and stats from the journal and the delivery
 /// workers, and the `inspect` and `resend` commands.
 final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
-    private let configuration: RelayConfiguration
+    /// The configuration in force, read at each use: a reload may bring new rules or CAPI
+    /// settings, and the hello and a re-send must show and use those.
+    private let liveConfiguration: @Sendable () -> RelayConfiguration
+    private var configuration: RelayConfiguration { liveConfiguration() }
     private let journal: any Journal
     private let health: DestinationHealth
     private let hub: FeedHub
@@ -20,15 +23,16 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
     private let startedAtMillis = Int64(Date().timeIntervalSince1970 * 1000)
 
     init(
-        configuration: RelayConfiguration, journal: any Journal, health: DestinationHealth,
-        hub: FeedHub, logger: Logger, onResend: @escaping @Sendable () -> Void
+        configuration: @escaping @Sendable () -> RelayConfiguration, journal: any Journal,
+        health: DestinationHealth, hub: FeedHub, logger: Logger,
+        onResend: @escaping @Sendable () -> Void
     ) {
         self.logger = logger
-        self.configuration = configuration
+        self.liveConfiguration = configuration
         self.journal = journal
         self.health = health
         self.hub = hub
-        self.operatorGroups = configuration.feed.operatorGroups
+        self.operatorGroups = configuration().feed.operatorGroups
         self.onResend = onResend
         self.baseline = (try? journal.counters()) ?? JournalCounters()
     }
