@@ -40,7 +40,9 @@ extension Relay {
         case "/readyz": return "readyz"
         case "/metrics": return "metrics"
         case "/webhooks/messenger": return "messenger"
+        case "/v1/events": return "server_events"
         case "/v1/event-ids": return "event_ids"
+        case "/webhooks/crm": return "crm_echo"
         case "/v1/pixel-echo": return "pixel_echo"
         default: return CAPIIngestPath(request.path) == nil ? "other" : "capi_ingest"
         }

@@ -57,7 +57,11 @@ enum CommandRunner {
             secrets = try RelaySecrets.resolve(
                 configuration, environment: ProcessInfo.processInfo.environment, file: file)
         } catch {
-            fail(error.description)
+            // Through the logger, in the format asked for: a log pipeline reads these first
+            // lines too. Each is a line `config check` would print.
+            for line in error.description.split(separator: "\n") {
+                logger.error("config problem", [("problem", String(line))])
+            }
             return ExitCode.config.rawValue
         }
 
@@ -76,7 +80,7 @@ enum CommandRunner {
                 listenOverride: listen)
             try relay.start()
         } catch {
-            fail("cannot start the relay: \(error)")
+            logger.error("cannot start the relay", [("error", "\(error)")])
             return ExitCode.failure
         }
 
@@ -104,6 +108,7 @@ enum CommandRunner {
         guard let address = ListenAddress(text) else {
             return usageError(command, "Option '--listen' expects host:port, got '\(text)'.")
         }
+        let logger = stderrLogger(level: .info, format: format)
         let environment = ProcessInfo.processInfo.environment
         func secret(_ name: String) -> String? {
             environment[name].flatMap { $0.isEmpty ? nil : $0 }
@@ -124,7 +129,9 @@ enum CommandRunner {
             do {
                 configuration.faults = try SandboxFaults(json: Array(data))
             } catch {
-                fail("\(path):\n\(error.description)")
+                for line in error.description.split(separator: "\n") {
+                    logger.error("fault plan problem", [("file", path), ("problem", String(line))])
+                }
                 return ExitCode.config.rawValue
             }
         }
@@ -132,10 +139,9 @@ enum CommandRunner {
         do {
             try sandbox.start()
         } catch {
-            fail("\(error)")
+            logger.error("cannot start the sandbox", [("error", "\(error)")])
             return ExitCode.failure
         }
-        let logger = stderrLogger(level: .info, format: format)
         logger.notice(
             "sandbox listening",
             [
@@ -334,7 +340,8 @@ enum CommandRunner {
         } else {
             print(
                 "\(file): valid, but serve will not start here: \(missing) "
-                    + (missing == 1 ? "secret is" : "secrets are") + " missing (see above)")
+                    + (missing == 1 ? "setting lacks its secret" : "settings lack their secrets")
+                    + " (see above)")
         }
         return ExitCode.success.rawValue
     }

@@ -102,7 +102,7 @@ import Testing
         #expect(try check.waitForExit() == 0)
         #expect(
             check.stdout
-                == "\(file.path): valid, but serve will not start here: 2 secrets are missing"
+                == "\(file.path): valid, but serve will not start here: 2 settings lack their secrets"
                 + " (see above)\n")
         // The config is sound; the environment lacks one secret (which signs both the CRM
         // posts and the CRM's echoes), which is a warning for each use.
@@ -132,6 +132,22 @@ import Testing
             ])
         #expect(try serve.waitForExit() == 78)
         #expect(serve.stderr.contains("capi.access_token: no value in environment variable"))
+
+        // In JSON, the refusal is JSON too: a log pipeline reads the lines that matter most.
+        let json = try TestProcess(
+            ["serve", "--config", file.path, "--log-format", "json"],
+            environment: [
+                "CAPI_RELAY_APP_SECRET": "", "CAPI_RELAY_VERIFY_TOKEN": "",
+                "CAPI_RELAY_ACCESS_TOKEN": "", "CAPI_RELAY_CRM_SECRET": "",
+            ])
+        #expect(try json.waitForExit() == 78)
+        let lines = json.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["msg"] as? String == "config problem", "\(line)")
+        }
+        #expect(json.stderr.contains("capi.access_token: no value in environment variable"))
     }
 
     @Test func hashPrintsMetasDocumentedNormalizationAndHashes() throws {

@@ -41,6 +41,16 @@ import Testing
             scrape.value("capi_relay_http_responses_total", ["route": "readyz", "code": "200"]) == 1
         )
         #expect(!scrape.series.keys.contains { $0.contains("nowhere") })
+        // Every wrong method above is counted under its own route, not as a stranger's path.
+        for route in [
+            "server_events", "messenger", "healthz", "readyz", "metrics", "crm_echo", "pixel_echo",
+        ] {
+            #expect(
+                scrape.value("capi_relay_http_responses_total", ["route": route, "code": "405"])
+                    == 1, "\(route)")
+        }
+        #expect(
+            scrape.value("capi_relay_http_responses_total", ["route": "other", "code": "405"]) == 0)
     }
 
     @Test func readyzFailsWhileAPausedDestinationBacksUpAndRecoversAfterAReloadWithAFixedToken()

@@ -23,9 +23,10 @@ import Testing
         #expect(locator.positions["capi.timeout_seconds"] == .init(line: 4, column: 25))
         #expect(locator.positions["rules[0]"] == .init(line: 6, column: 14))
         #expect(locator.positions["rules[0].when.text"]?.line == 6)
-        #expect(locator.positions.count == 8)
+        #expect(locator.positions.count == 9, "eight keys and elements, and the top level")
         #expect(locator.line(of: "capi.missing_key") == 3, "a missing key is its object's line")
         #expect(locator.line(of: "rules[0].when.text") == 6)
+        #expect(locator.line(of: "pages") == 2, "a missing top-level key is the { line")
         #expect(locator.line(of: "") == nil)
     }
 

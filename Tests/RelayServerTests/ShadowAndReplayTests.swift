@@ -84,6 +84,10 @@ import Testing
         #expect(Set(events.compactMap { $0["event_id"] as? String }) == sentFirst)
         let capiRecords = try second.records().filter { $0["kind"] as? String == "capi" }
         #expect(capiRecords.allSatisfy { $0["test_event_code"] as? String == "TEST4242" })
+        // `inspect` shows the request as the dispatcher sent it, the event's own code included.
+        let inspected = try FeedTestClient(path: second.feedPath).command(
+            "inspect \(try #require(sentFirst.first))")
+        #expect(inspected["result"]?["outbound_request"]?["test_event_code"] == "TEST4242")
 
         // Replaying again deduplicates: every conversion is a dedupe hit, nothing is re-sent.
         let again = try QAFunnel.run(

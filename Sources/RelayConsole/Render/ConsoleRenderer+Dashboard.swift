@@ -22,8 +22,10 @@ extension ConsoleRenderer {
         drawFailures(state, row: row, on: &screen)
     }
 
-    // MARK: Totals
+    // MARK: Since start
 
+    /// The relay's counters since it started (the feed's stats), not the journal's totals: a
+    /// restart begins them at zero, as Prometheus counters do.
     private func drawTotals(_ state: ConsoleState, row: inout Int, on screen: inout Screen) {
         let stats = state.stats
         // (heading, count, rate counter or nil when a rate means nothing, role when non-zero)
@@ -38,7 +40,7 @@ extension ConsoleRenderer {
         ]
         let labelWidth = 12
         let columnWidth = 12
-        screen.put(" Totals", row: row, column: 0, role: .title)
+        screen.put(" Since start", row: row, column: 0, role: .title)
         screen.put(" count", row: row + 1, column: 0, role: .dim)
         screen.put(" per second", row: row + 2, column: 0, role: .dim)
         for (index, column) in columns.enumerated() {

@@ -56,14 +56,16 @@ struct JSON5Locator {
     }
 
     /// The line of `path`, else of its nearest enclosing key that has one (a missing key is
-    /// reported where its object is); nil for the document as a whole.
+    /// reported where its object is, a missing top-level key where the config's `{` is); nil
+    /// for the document as a whole.
     func line(of path: String) -> Int? {
+        guard !path.isEmpty else { return nil }
         var path = path
-        while !path.isEmpty {
+        while true {
             if let position = positions[path] { return position.line }
+            if path.isEmpty { return nil }
             path = Self.parent(of: path)
         }
-        return nil
     }
 
     /// `rules[1].when` → `rules[1]` → `rules` → ``.
@@ -123,6 +125,8 @@ extension JSON5Locator {
             guard current != nil else {
                 throw fail("the file is empty; a config is one JSON object, { … }")
             }
+            // The top-level value's own line, where a missing top-level key is reported.
+            positions[""] = position
             try value(path: "", depth: 0)
             try skipTrivia()
             if current != nil {

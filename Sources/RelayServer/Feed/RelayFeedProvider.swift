@@ -191,8 +191,11 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
                 "inspect", code: "unknown_event", "no conversion has event_id \(eventID)")
         }
         let conversion = latest.conversion
+        // The code the dispatcher sends: the conversion's own (a sender's, or a QA replay's)
+        // wins over the config's.
         var outbound = CAPIEventEncoder.batch(
-            [conversion], testEventCode: configuration.capi.testEventCode,
+            [conversion],
+            testEventCode: conversion.testEventCode ?? configuration.capi.testEventCode,
             partnerAgent: configuration.capi.partnerAgent)
         if case .object(var envelope) = outbound {
             envelope["event"] = envelope["data"]?[0]

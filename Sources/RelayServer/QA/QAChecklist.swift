@@ -245,7 +245,8 @@ public struct QAChecklist {
                 id: "pixel_coverage", status: .info, checked: conversions.count, failed: 0,
                 summary:
                     "\(seen) of \(conversions.count) conversions (\(Self.percent(seen, conversions.count)))"
-                    + " were also seen by the pixel; \(pixelOnly) pixel echoes match no conversion",
+                    + " were also seen by the pixel; \(pixelOnly) pixel"
+                    + (pixelOnly == 1 ? " echo matches" : " echoes match") + " no conversion",
                 examples: []))
         checks.append(
             QACheck(

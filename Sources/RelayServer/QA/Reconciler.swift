@@ -84,6 +84,9 @@ public struct ReconcileReport: Sendable, Equatable {
         /// Made by the CRM itself (a `crm_echo.stages` lifecycle change): the relay never
         /// posts a CRM-originated conversion back to the CRM.
         case crmEcho = "crm_echo"
+        /// A Meta Test Events conversion (it carried a `test_event_code`): test traffic never
+        /// becomes a CRM record.
+        case testEvent = "test_event"
         /// Journaled with `crm_state` disabled: no CRM was configured then, so none was posted.
         case crmDisabled = "crm_disabled"
 
@@ -91,6 +94,7 @@ public struct ReconcileReport: Sendable, Equatable {
         public var explanation: String {
             switch self {
             case .crmEcho: "made by the CRM (crm_echo.stages), never posted back to it"
+            case .testEvent: "test events (test_event_code), never posted to the CRM"
             case .crmDisabled: "journaled with crm_state disabled, never posted to a CRM"
             }
         }
@@ -195,6 +199,7 @@ public enum Reconciler {
     /// Why the relay never posted a conversion to the CRM; nil when it was meant to.
     static func exclusion(_ stored: StoredConversion) -> ReconcileReport.Exclusion? {
         if stored.conversion?.source == "crm_echo" { return .crmEcho }
+        if stored.conversion?.testEventCode != nil { return .testEvent }
         if stored.crmState == "disabled" { return .crmDisabled }
         return nil
     }
