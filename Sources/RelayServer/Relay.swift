@@ -73,7 +73,7 @@ public final class Relay: @unchecked Sendable {
 
         journal = try SQLiteJournal(
             path: configuration.journal,
-            configuration: SQLiteJournalConfiguration(
+            configuration: JournalConfiguration(
                 dedupeWindowSeconds: Int64(configuration.dedupe.windowHours * 3600),
                 crmEnabled: configuration.crm != nil, consent: consentPolicy,
                 limitedDataUse: configuration.ldu.policy ?? .never,

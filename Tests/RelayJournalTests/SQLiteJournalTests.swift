@@ -9,7 +9,7 @@ final class TemporaryJournal {
     let directory: URL
     let journal: SQLiteJournal
 
-    init(configuration: SQLiteJournalConfiguration = .init()) throws {
+    init(configuration: JournalConfiguration = .init()) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("journal-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -134,7 +134,7 @@ func delivery(_ items: [InboundItem], at millis: Int64 = 1_764_763_200_000) -> I
 
     @Test func theWindowIsNeverBelow48Hours() {
         #expect(
-            SQLiteJournalConfiguration(dedupeWindowSeconds: 60).dedupeWindowSeconds == 48 * 3600)
+            JournalConfiguration(dedupeWindowSeconds: 60).dedupeWindowSeconds == 48 * 3600)
     }
 
     @Test func theFirstReferralOfAThreadTravelsWithLaterConversions() throws {
