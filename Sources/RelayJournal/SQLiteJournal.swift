@@ -49,32 +49,7 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         writer.close()
     }
 
-    /// Transactions committed since this journal was opened. Concurrent appends share them,
-    /// so under load this grows slower than the number of appends.
     public var transactionsCommitted: Int { writer.transactionsCommitted }
-
-    // MARK: Pixel echoes
-
-    /// Records that the browser pixel fired `eventName` with `eventID`; a repeat keeps the
-    /// first sighting. `qa` compares these with the server's conversions (pixel coverage).
-    /// - Parameter seenAtMillis: epoch milliseconds.
-    public func recordPixelEcho(
-        eventID: String, eventName: String, seenAtMillis: Int64
-    ) throws(JournalError) {
-        let done = DispatchSemaphore(value: 0)
-        let outcome = ErrorBox()
-        recordPixelEcho(eventID: eventID, eventName: eventName, atMillis: seenAtMillis) {
-            outcome.error = $0
-            done.signal()
-        }
-        done.wait()
-        if let error = outcome.error { throw error }
-    }
-
-    /// Carries an error out of a writer completion; written before the semaphore is signalled.
-    private final class ErrorBox: @unchecked Sendable {
-        var error: JournalError?
-    }
 
     // MARK: Delivery state
 

@@ -25,7 +25,7 @@ import Testing
         try temp.journal.recordPixelEcho(eventID: "e1", eventName: "Lead", seenAtMillis: 7)
         try temp.journal.recordPixelEcho(eventID: "e1", eventName: "Lead", seenAtMillis: 9)
 
-        let reader = try JournalReader(path: temp.journal.path)
+        let reader = try JournalReader(path: temp.path)
         let stored = try reader.conversions()
         #expect(stored.map(\.eventID) == ["e1"])
         #expect(stored.first?.capiState == "sent")
@@ -41,8 +41,8 @@ import Testing
 
     @Test func theReaderNeverWrites() throws {
         let temp = try TemporaryJournal()
-        let reader = try JournalReader(path: temp.journal.path)
-        let database = try SQLiteDatabase(path: temp.journal.path, readOnly: true)
+        let reader = try JournalReader(path: temp.path)
+        let database = try SQLiteDatabase(path: temp.path, readOnly: true)
         #expect(throws: SQLiteError.self) { try database.execute("DELETE FROM conversions") }
         _ = reader
     }
