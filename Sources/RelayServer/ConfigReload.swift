@@ -12,7 +12,10 @@ public struct ReloadResult: Sendable, Equatable {
     /// at start, and the mapper, consent and LDU policies are built into the intake path.
     /// Extending reload to one of them means rebuilding that part and removing it from here.
     static let restartOnlyKeys = [
-        "listen", "journal", "http", "pages", "dedupe", "feed", "consent", "ldu", "rules",
+        // The journal, and this relay's name and lease in a shared one, are the journal's
+        // connections and claims: a running relay keeps the ones it opened with.
+        "listen", "journal", "node", "journal_lease_seconds", "http", "pages", "dedupe", "feed",
+        "consent", "ldu", "rules",
         // Shadow mode decides at start whether a CAPI dispatcher runs at all; a reload that
         // could switch it silently would send live while the operator believes otherwise.
         "mode", "qa", "server_events", "capi_ingest", "crm_echo", "pixel_echo",
@@ -48,6 +51,8 @@ extension RelayConfiguration {
         switch key {
         case "listen": listen = current.listen
         case "journal": journal = current.journal
+        case "node": node = current.node
+        case "journal_lease_seconds": journalLeaseSeconds = current.journalLeaseSeconds
         case "http": http = current.http
         case "pages": pages = current.pages
         case "dedupe": dedupe = current.dedupe

@@ -14,7 +14,9 @@ extension CommandRunner {
             return ExitCode.config.rawValue
         }
         guard let since = since(command) else { return ExitCode.usage.rawValue }
-        let path = command.string("journal") ?? configuration.journal
+        guard let path = sqliteJournalPath(command, configuration, for: "qa") else {
+            return ExitCode.failure
+        }
 
         let report: QAReport
         do {
@@ -55,7 +57,9 @@ extension CommandRunner {
         columns.recordID = command.string("record-id-column") ?? columns.recordID
         columns.createdAt = command.string("created-at-column") ?? columns.createdAt
         let threshold = command.int("max-mismatches") ?? configuration.qa.maxMismatches
-        let path = command.string("journal") ?? configuration.journal
+        guard let path = sqliteJournalPath(command, configuration, for: "reconcile") else {
+            return ExitCode.failure
+        }
 
         guard let data = FileManager.default.contents(atPath: crmFile) else {
             fail("cannot read the CRM export \(crmFile)")
@@ -178,7 +182,10 @@ extension CommandRunner {
             return ExitCode.config.rawValue
         }
         guard let since = since(command) else { return ExitCode.usage.rawValue }
-        let path = command.string("journal") ?? configuration.journal
+        guard let path = sqliteJournalPath(command, configuration, for: "journal export-bodies")
+        else {
+            return ExitCode.failure
+        }
 
         // The bodies carry page-scoped user ids: a file of them is the owner's only.
         var output = FileHandle.standardOutput
@@ -249,6 +256,25 @@ extension CommandRunner {
             return nil
         }
         return (millis, QATime.format(millis: millis))
+    }
+
+    /// The SQLite journal a read-only command reads: `--journal`, or the config's. A shared
+    /// PostgreSQL journal is refused with what to do instead, since these commands read the
+    /// SQLite file directly, without the relay.
+    // TODO: a reader over PostgreSQL (the same queries through PostgresConnection) would let
+    // qa, reconcile and export-bodies check a shared journal too.
+    static func sqliteJournalPath(
+        _ command: ParsedCommand, _ configuration: RelayConfiguration, for name: String
+    ) -> String? {
+        let journal = command.string("journal") ?? configuration.journal
+        var probe = configuration
+        probe.journal = journal
+        guard case .postgres = probe.journalLocation else { return journal }
+        fail(
+            "\(name) reads a SQLite journal, and \(probe.journalLocation) is a PostgreSQL"
+                + " database, which \(name) cannot read yet. Inspect one event in the console"
+                + " (i), or run \(name) on a SQLite journal (--journal FILE).")
+        return nil
     }
 }
 

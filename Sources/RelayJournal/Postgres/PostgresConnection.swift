@@ -179,6 +179,13 @@ public final class PostgresConnection {
         String(text.split(separator: "\n").first ?? "").trimmingCharacters(in: .whitespaces)
     }
 
+    /// Whether a URL carries a password, in its user info or as a `password=` parameter.
+    public static func holdsPassword(_ url: String) -> Bool {
+        guard let components = URLComponents(string: url) else { return false }
+        return components.password != nil
+            || (components.queryItems ?? []).contains { $0.name.lowercased() == "password" }
+    }
+
     /// The URL without its user info (which may hold a password) and without a `password=`
     /// parameter: what errors and logs may show.
     public static func redacted(_ url: String) -> String {
