@@ -61,7 +61,8 @@ let package = Package(
         ),
         // Benchmarks that report figures (see the README's Performance section).
         .executableTarget(
-            name: "capi-relay-bench", dependencies: ["RelayCore"], exclude: ["peers"]),
+            name: "capi-relay-bench", dependencies: ["RelayCore", "RelayJournal"],
+            exclude: ["peers"]),
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"], exclude: ["Vectors"]),
         .testTarget(name: "RelayHTTPTests", dependencies: ["RelayHTTP"]),
