@@ -148,6 +148,20 @@ import Testing
         #expect(Set(taken) == Set(claimed[2...].map(\.conversionID)))
     }
 
+    @Test func aRelayThatStopsCleanlyHandsItsClaimsBackAtOnce() throws {
+        let (_, a, b) = try twoNodes(leaseSeconds: 600)
+        defer { b.close() }
+        _ = try a.appendAndWait(delivery((0..<3).map(lead)))
+        let claimed = try a.due(for: .capi, nowMillis: .max, limit: 10)
+        #expect(claimed.count == 3)
+        #expect(try b.due(for: .capi, nowMillis: .max, limit: 10).isEmpty)
+
+        a.close()
+        #expect(
+            Set(try b.due(for: .capi, nowMillis: .max, limit: 10).map(\.conversionID))
+                == Set(claimed.map(\.conversionID)))
+    }
+
     @Test func aJournalFromANewerVersionIsRefusedWithWhatToDo() throws {
         let url = try PostgresTestServer.freshDatabase()
         PostgresJournal.closeAfterOpening(url)

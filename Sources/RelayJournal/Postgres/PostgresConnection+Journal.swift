@@ -29,27 +29,41 @@ extension PostgresConnection: TransactionalDatabase, AppendDatabase {
     }
 
     /// Transaction-scoped advisory locks, one per key (hashed to 64 bits; two keys sharing a
-    /// hash only wait for each other, which is safe). PostgreSQL releases them at COMMIT or
-    /// ROLLBACK, after the transaction's rows became visible, so the next writer reads them.
+    /// hash only wait for each other, which is safe), taken in the order given by one
+    /// statement. PostgreSQL releases them at COMMIT or ROLLBACK, after the transaction's rows
+    /// became visible, so the next writer reads them.
     func serialize(on keys: [String]) throws {
-        for key in keys {
-            try query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key])
-        }
+        guard !keys.isEmpty else { return }
+        try query(
+            """
+            SELECT pg_advisory_xact_lock(hashtextextended(key, 0))
+            FROM unnest(string_to_array($1, \(Self.listSeparatorSQL))) WITH ORDINALITY AS k(key, n)
+            ORDER BY n
+            """, [Self.list(keys)])
     }
 
     /// Each relay counts under its own node name, so that two relays making conversions of the
     /// same event name never wait on one hot row; a read adds the nodes up.
     func countMatchKeys(_ keys: [String], eventName: String) throws {
-        for key in keys {
-            try query(
-                """
-                INSERT INTO match_key_counts (event_name, match_key, node, conversions)
-                VALUES ($1, $2, $3, 1)
-                ON CONFLICT (event_name, match_key, node) DO UPDATE
-                SET conversions = match_key_counts.conversions + 1
-                """, [eventName, key, node])
-        }
+        try query(
+            """
+            INSERT INTO match_key_counts (event_name, match_key, node, conversions)
+            SELECT $1, key, $3, 1
+            FROM unnest(string_to_array($2, \(Self.listSeparatorSQL))) AS key
+            ON CONFLICT (event_name, match_key, node) DO UPDATE
+            SET conversions = match_key_counts.conversions + 1
+            """, [eventName, Self.list(keys), node])
     }
+
+    /// Several values in one text parameter, for `string_to_array`: a statement for a whole
+    /// list costs one round trip instead of one per value. A value holding the separator (ASCII
+    /// record separator, which no key the relay makes contains) would split the same way on
+    /// every relay, so two writers still agree on what they lock.
+    static func list(_ values: [String]) -> String {
+        values.joined(separator: "\u{1E}")
+    }
+
+    static let listSeparatorSQL = "chr(30)"
 
     /// SQL written with `?` placeholders, numbered `$1`, `$2`… as PostgreSQL wants them. The
     /// shared statements hold no `?` inside a string literal.

@@ -69,7 +69,23 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
         writer.close()
     }
 
+    /// Hands back this relay's unrecorded claims, so the other relays need not wait out the
+    /// lease after a clean stop, then stops the writer. Called once delivery has stopped: a
+    /// batch still on the wire at the shutdown deadline may then go out again from another
+    /// relay, with the same event_ids, as after a restart of a single relay.
     public func close() {
+        let node = options.node
+        writer.submit(
+            { connection in
+                for column in Destination.allCases.map(\.rawValue) {
+                    try connection.query(
+                        """
+                        UPDATE conversions SET \(column)_lease_owner = NULL,
+                            \(column)_lease_until_ms = NULL
+                        WHERE \(column)_state = 'pending' AND \(column)_lease_owner = $1
+                        """, [node])
+                }
+            }, done: { _ in })
         writer.close()
     }
 
