@@ -110,17 +110,4 @@ import Testing
         #expect(check.stderr.contains("the URL holds a password; give it in PGPASSWORD"))
         #expect(!(check.stdout + check.stderr).contains("hunter2"))
     }
-
-    @Test func theQACommandsRefuseASharedJournalSayingWhy() throws {
-        let file = FileManager.default.temporaryDirectory
-            .appendingPathComponent("shared-\(UUID().uuidString).json")
-        try config(#""journal": "postgres://db.internal/capi_relay""#)
-            .write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-
-        let qa = try TestProcess(["qa", "--config", file.path])
-        #expect(try qa.waitForExit() == 1)
-        #expect(qa.stderr.contains("qa reads a SQLite journal"), "\(qa.stderr)")
-        #expect(qa.stderr.contains("--journal FILE"))
-    }
 }

@@ -89,11 +89,16 @@ final class SharedJournalStack: @unchecked Sendable {
               ]
             }
             """
-        let path = directory.appendingPathComponent("\(name).json").path
+        let path = configPath(name)
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         let process = try TestProcess(["serve", "--config", path], environment: environment)
         let port = try process.waitForPort("relay listening")
         nodes[name] = Node(name: name, process: process, port: port)
+    }
+
+    /// The config file of the relay named `name`.
+    func configPath(_ name: String) -> String {
+        directory.appendingPathComponent("\(name).json").path
     }
 
     /// Posts a signed Messenger webhook to one relay over real HTTP.

@@ -50,6 +50,17 @@ import Testing
         // Both relays took part in delivering.
         let senders = try stack.query("SELECT DISTINCT node FROM attempts ORDER BY node")
         #expect(senders == [["relay-a"], ["relay-b"]])
+
+        // The QA tools read the shared journal too: every relay's conversions and bodies.
+        let qa = try TestProcess(["qa", "--config", stack.configPath("relay-b"), "--json"])
+        _ = try qa.waitForExit()
+        let report = try JSONSerialization.jsonObject(with: Data(qa.stdout.utf8)) as? [String: Any]
+        #expect(report?["conversions"] as? Int == 60, "\(qa.stdout)\n\(qa.stderr)")
+        let export = try TestProcess(
+            ["journal", "export-bodies", "--config", stack.configPath("relay-a")])
+        #expect(try export.waitForExit() == 0, "\(export.stderr)")
+        let bodies = export.stdout.split(separator: "\n")
+        #expect(bodies.count == 60 + redelivered, "every accepted webhook, at either relay")
     }
 
     @Test func afterSIGKILLTheOtherRelayFinishesTheDeadRelaysClaimsOnceTheLeaseRunsOut() throws {
