@@ -110,4 +110,23 @@ import Testing
         #expect(check.stderr.contains("the URL holds a password; give it in PGPASSWORD"))
         #expect(!(check.stdout + check.stderr).contains("hunter2"))
     }
+
+    @Test func serveWithAnUnreachableDatabaseSaysWhichWithoutThePasswordAndExits() throws {
+        let file = FileManager.default.temporaryDirectory
+            .appendingPathComponent("shared-\(UUID().uuidString).json")
+        try config(
+            #""journal": "postgres://relay:hunter2@127.0.0.1:1/capi_relay?connect_timeout=2""#
+        ).write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        let serve = try TestProcess(
+            ["serve", "--config", file.path],
+            environment: [
+                "CAPI_RELAY_APP_SECRET": "a", "CAPI_RELAY_VERIFY_TOKEN": "b",
+                "CAPI_RELAY_ACCESS_TOKEN": "c",
+            ])
+        #expect(try serve.waitForExit() != 0)
+        #expect(serve.stderr.contains("127.0.0.1:1/capi_relay"), "\(serve.stderr)")
+        #expect(!(serve.stdout + serve.stderr).contains("hunter2"))
+    }
 }
