@@ -61,7 +61,7 @@ let package = Package(
         ),
         // Benchmarks that report figures (see the README's Performance section).
         .executableTarget(
-            name: "capi-relay-bench", dependencies: ["RelayCore", "RelayJournal"],
+            name: "capi-relay-bench", dependencies: ["RelayCore", "RelayJournal", "CSQLite"],
             exclude: ["peers"]),
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore"], exclude: ["Vectors"]),

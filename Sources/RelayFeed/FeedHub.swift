@@ -4,7 +4,9 @@ import RelayCore
 /// Numbers pipeline records, keeps the most recent ones, and fans them out to subscribers.
 ///
 /// Publishing never waits for a subscriber: each has a bounded queue, and a subscriber that
-/// falls behind loses records (and is told how many) rather than slowing the pipeline.
+/// falls behind loses records (and is told how many) rather than slowing the pipeline. Nor does
+/// publishing write JSON: records are published from the journal's writer thread, the relay's
+/// bottleneck, so each subscriber's own thread turns them into lines as it sends them.
 public final class FeedHub: @unchecked Sendable {
     /// How many recent records a new subscriber gets in its snapshot.
     public let historyLimit: Int
@@ -41,10 +43,8 @@ public final class FeedHub: @unchecked Sendable {
         let targets = Array(subscribers.values)
         lock.unlock()
 
-        // Serialized once, outside the lock, for every subscriber.
-        let line = record.json.serialized()
         for subscription in targets {
-            subscription.enqueue(record: line)
+            subscription.enqueue(record: record)
         }
         return record
     }
@@ -91,10 +91,16 @@ public final class FeedHub: @unchecked Sendable {
 
 /// One subscriber's bounded queue of lines.
 public final class FeedSubscription: @unchecked Sendable {
+    /// A record waits as it is and becomes a line in ``next()``, on the subscriber's thread.
+    private enum Pending {
+        case line([UInt8])
+        case record(FeedRecord)
+    }
+
     private let condition = NSCondition()
     private let queueLimit: Int
     /// Guarded by `condition`.
-    private var lines: [[UInt8]] = []
+    private var lines: [Pending] = []
     /// Guarded by `condition`: records dropped since the subscriber last heard about it.
     private var missed = 0
     /// Guarded by `condition`: records dropped over the subscription's life.
@@ -106,7 +112,7 @@ public final class FeedSubscription: @unchecked Sendable {
         self.queueLimit = queueLimit
     }
 
-    func enqueue(record line: [UInt8]) {
+    func enqueue(record: FeedRecord) {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return }
@@ -115,7 +121,7 @@ public final class FeedSubscription: @unchecked Sendable {
             missedTotal += 1
             return
         }
-        lines.append(line)
+        lines.append(.record(record))
         condition.signal()
     }
 
@@ -125,7 +131,7 @@ public final class FeedSubscription: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !closed, lines.count < queueLimit else { return }
-        lines.append(line)
+        lines.append(.line(line))
         condition.signal()
     }
 
@@ -134,7 +140,7 @@ public final class FeedSubscription: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return }
-        lines.append(line)
+        lines.append(.line(line))
         condition.signal()
     }
 
@@ -142,19 +148,33 @@ public final class FeedSubscription: @unchecked Sendable {
     /// says how many records were lost.
     public func next() -> [[UInt8]]? {
         condition.lock()
-        defer { condition.unlock() }
         while lines.isEmpty && missed == 0 && !closed {
             condition.wait()
         }
-        if closed { return nil }
-        var batch: [[UInt8]] = []
-        if missed > 0 {
-            batch.append(
-                JSONValue.object(["type": "missed", "count": .integer(Int64(missed))]).serialized())
-            missed = 0
+        if closed {
+            condition.unlock()
+            return nil
         }
-        batch += lines
+        let missedNow = missed
+        missed = 0
+        let taken = lines
         lines.removeAll(keepingCapacity: true)
+        condition.unlock()
+
+        // Outside the lock, so that publishing never waits for this serialization.
+        var batch: [[UInt8]] = []
+        batch.reserveCapacity(taken.count + 1)
+        if missedNow > 0 {
+            batch.append(
+                JSONValue.object(["type": "missed", "count": .integer(Int64(missedNow))])
+                    .serialized())
+        }
+        for pending in taken {
+            switch pending {
+            case .line(let line): batch.append(line)
+            case .record(let record): batch.append(record.json.serialized())
+            }
+        }
         return batch
     }
 

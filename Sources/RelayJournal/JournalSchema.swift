@@ -176,6 +176,73 @@ enum JournalSchema {
             PRIMARY KEY (event_name, match_key)
         ) WITHOUT ROWID;
         """,
+        // Version 8: the journal's totals, kept by triggers in the transaction of every change
+        // they count, so that the feed's statistics each second and start-up read a few rows
+        // instead of counting a journal of millions (counting took 2.4 s at a million
+        // conversions, every second). Names: `deliveries`, `signals.<outcome>`, `conversions`,
+        // `capi.<state>`, `crm.<state>`, `consent_drops`, `pixel_echoes`, `pixel_matched`.
+        // Existing journals are counted once, here.
+        """
+        CREATE TABLE journal_counts (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO journal_counts SELECT 'deliveries', count(*) FROM deliveries;
+        INSERT INTO journal_counts SELECT 'signals.' || outcome, count(*) FROM signals
+            GROUP BY outcome;
+        INSERT INTO journal_counts SELECT 'conversions', count(*) FROM conversions;
+        INSERT INTO journal_counts SELECT 'capi.' || capi_state, count(*) FROM conversions
+            GROUP BY capi_state;
+        INSERT INTO journal_counts SELECT 'crm.' || crm_state, count(*) FROM conversions
+            GROUP BY crm_state;
+        INSERT INTO journal_counts SELECT 'consent_drops',
+            (SELECT count(*) FROM conversions WHERE consent_dropped IS NOT NULL)
+            + (SELECT count(*) FROM signals WHERE reason LIKE 'consent:%');
+        INSERT INTO journal_counts SELECT 'pixel_echoes', count(*) FROM pixel_echoes;
+        INSERT INTO journal_counts SELECT 'pixel_matched', count(*) FROM conversions c
+            WHERE EXISTS (SELECT 1 FROM pixel_echoes p
+                WHERE p.event_id = c.event_id AND p.event_name = c.event_name);
+
+        CREATE TRIGGER count_delivery AFTER INSERT ON deliveries BEGIN
+            INSERT INTO journal_counts VALUES ('deliveries', 1)
+                ON CONFLICT (name) DO UPDATE SET value = value + 1;
+        END;
+        CREATE TRIGGER count_signal AFTER INSERT ON signals BEGIN
+            INSERT INTO journal_counts
+                SELECT 'signals.' || NEW.outcome, 1
+                UNION ALL SELECT 'consent_drops', 1 WHERE NEW.reason LIKE 'consent:%'
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
+        END;
+        CREATE TRIGGER count_conversion AFTER INSERT ON conversions BEGIN
+            INSERT INTO journal_counts
+                SELECT 'conversions', 1
+                UNION ALL SELECT 'capi.' || NEW.capi_state, 1
+                UNION ALL SELECT 'crm.' || NEW.crm_state, 1
+                UNION ALL SELECT 'consent_drops', 1 WHERE NEW.consent_dropped IS NOT NULL
+                UNION ALL SELECT 'pixel_matched', 1 WHERE EXISTS (SELECT 1 FROM pixel_echoes p
+                    WHERE p.event_id = NEW.event_id AND p.event_name = NEW.event_name)
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
+        END;
+        CREATE TRIGGER count_capi_state AFTER UPDATE OF capi_state ON conversions
+            WHEN OLD.capi_state <> NEW.capi_state BEGIN
+            INSERT INTO journal_counts
+                VALUES ('capi.' || OLD.capi_state, -1), ('capi.' || NEW.capi_state, 1)
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
+        END;
+        CREATE TRIGGER count_crm_state AFTER UPDATE OF crm_state ON conversions
+            WHEN OLD.crm_state <> NEW.crm_state BEGIN
+            INSERT INTO journal_counts
+                VALUES ('crm.' || OLD.crm_state, -1), ('crm.' || NEW.crm_state, 1)
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
+        END;
+        CREATE TRIGGER count_pixel_echo AFTER INSERT ON pixel_echoes BEGIN
+            INSERT INTO journal_counts
+                SELECT 'pixel_echoes', 1
+                UNION ALL SELECT 'pixel_matched', count(*) FROM conversions c
+                    WHERE c.event_id = NEW.event_id AND c.event_name = NEW.event_name
+                ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
+        END;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

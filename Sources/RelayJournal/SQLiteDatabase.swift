@@ -15,7 +15,7 @@ public struct SQLiteError: Error, CustomStringConvertible {
 /// has its own connection, which is how SQLite in WAL mode lets reads run beside the writer.
 final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
-    private var statements: [String: SQLiteStatement] = [:]
+    private var statements: [StatementKey: SQLiteStatement] = [:]
 
     /// Opens (creating if needed) the database file; `readOnly` opens an existing file only
     /// and refuses every write.
@@ -62,7 +62,8 @@ final class SQLiteDatabase {
 
     /// A prepared statement, cached by its SQL text, reset and with bindings cleared.
     func statement(_ sql: String) throws -> SQLiteStatement {
-        if let cached = statements[sql] {
+        let key = StatementKey(sql: sql)
+        if let cached = statements[key] {
             cached.reset()
             return cached
         }
@@ -72,8 +73,27 @@ final class SQLiteDatabase {
             throw SQLiteError(code: status, message: "\(lastErrorMessage) in: \(sql)")
         }
         let statement = SQLiteStatement(raw, database: self)
-        statements[sql] = statement
+        statements[key] = statement
         return statement
+    }
+
+    /// The statement cache's key: it hashes the SQL's length and a few of its bytes, not all
+    /// of them. The texts run to hundreds of bytes, an append looks up about fifteen, and
+    /// SipHash over each whole text cost more than binding its values. Equality still compares
+    /// the whole text (at once, for the same literal).
+    private struct StatementKey: Hashable {
+        let sql: String
+
+        func hash(into hasher: inout Hasher) {
+            let sampled = sql.utf8.withContiguousStorageIfAvailable { bytes in
+                hasher.combine(bytes.count)
+                let stride = max(bytes.count / 16, 1)
+                for index in Swift.stride(from: 0, to: bytes.count, by: stride) {
+                    hasher.combine(bytes[index])
+                }
+            }
+            if sampled == nil { hasher.combine(sql) }
+        }
     }
 
     /// Resets every cached statement, so that none holds a cursor or a lock. A statement that

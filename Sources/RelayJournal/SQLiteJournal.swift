@@ -222,64 +222,16 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         }
     }
 
+    /// The journal's totals, from the counts its triggers keep (schema version 8): a few
+    /// rows, however long the journal.
     public func counters() throws(JournalError) -> JournalCounters {
         try read { database in
-            var counters = JournalCounters()
-            let deliveries = try database.statement("SELECT count(*) FROM deliveries")
-            if try deliveries.step() { counters.deliveries = Int(deliveries.int(0)) }
-            let drops = try database.statement(
-                """
-                SELECT (SELECT count(*) FROM conversions WHERE consent_dropped IS NOT NULL)
-                    + (SELECT count(*) FROM signals WHERE reason LIKE 'consent:%')
-                """)
-            if try drops.step() { counters.consentDrops = Int(drops.int(0)) }
-            let pixel = try database.statement(
-                """
-                SELECT (SELECT count(*) FROM pixel_echoes),
-                    (SELECT count(*) FROM conversions c WHERE EXISTS (SELECT 1 FROM pixel_echoes p
-                        WHERE p.event_id = c.event_id AND p.event_name = c.event_name)),
-                    (SELECT count(*) FROM conversions)
-                """)
-            if try pixel.step() {
-                counters.pixelEchoes = Int(pixel.int(0))
-                counters.pixelMatched = Int(pixel.int(1))
-                counters.conversionsMade = Int(pixel.int(2))
+            var counts: [String: Int] = [:]
+            let statement = try database.statement("SELECT name, value FROM journal_counts")
+            while try statement.step() {
+                counts[statement.text(0) ?? ""] = Int(statement.int(1))
             }
-
-            let signals = try database.statement(
-                "SELECT outcome, count(*) FROM signals GROUP BY outcome")
-            while try signals.step() {
-                let count = Int(signals.int(1))
-                counters.received += count
-                switch signals.text(0) {
-                case "conversion": counters.conversions += count
-                case "dedupe_hit":
-                    counters.conversions += count
-                    counters.dedupeHits += count
-                default: counters.notConversions += count
-                }
-            }
-
-            for destination in Destination.allCases {
-                let column = destination.rawValue
-                let states = try database.statement(
-                    "SELECT \(column)_state, count(*) FROM conversions GROUP BY \(column)_state")
-                while try states.step() {
-                    let count = Int(states.int(1))
-                    switch (destination, states.text(0)) {
-                    case (.capi, "pending"): counters.capiPending = count
-                    case (.capi, "sent"): counters.capiSent = count
-                    case (.capi, "expired"): counters.capiExpired = count
-                    case (.capi, "failed"): counters.capiFailed = count
-                    case (.capi, "shadow"): counters.capiShadow = count
-                    case (.crm, "pending"): counters.crmPending = count
-                    case (.crm, "sent"): counters.crmSent = count
-                    case (.crm, "failed"), (.crm, "expired"): counters.crmFailed += count
-                    default: break
-                    }
-                }
-            }
-            return counters
+            return JournalCounters(counts: counts)
         }
     }
 

@@ -62,9 +62,14 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Peak resident set size so far, in MiB (VmHWM from /proc).
-    func peakRSSMiB() -> Double? {
+    func peakRSSMiB() -> Double? { statusMiB("VmHWM:") }
+
+    /// Resident set size now, in MiB (VmRSS from /proc).
+    func currentRSSMiB() -> Double? { statusMiB("VmRSS:") }
+
+    private func statusMiB(_ field: String) -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
             let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
         else { return nil }
         return kib / 1024

@@ -144,6 +144,8 @@ final class BenchStack {
     var relay: ChildProcess { relays[0] }
     var relayPort: UInt16 { relayPorts[0] }
     var feedPath: String { feedPath(0) }
+    /// The SQLite journal, when no PostgreSQL URL was given.
+    var journalPath: String { directory.appendingPathComponent("journal.sqlite").path }
     func configPath(_ index: Int) -> String {
         directory.appendingPathComponent("capi-relay-\(index).json").path
     }
@@ -175,7 +177,7 @@ final class BenchStack {
             environment: environment)
         let sandboxPort = try sandbox.waitForPort("sandbox listening")
 
-        let journal = journal ?? directory.appendingPathComponent("journal.sqlite").path
+        let journal = journal ?? journalPath
         for index in 0..<count {
             let config = """
                 // Written by capi-relay-bench.
@@ -194,7 +196,11 @@ final class BenchStack {
         }
     }
 
-    /// Starts relay `index` and times it to its first accepted webhook.
+    /// Starts the first relay again, after it was stopped.
+    func startRelay() throws { try startRelay(0) }
+
+    /// Starts relay `index` (again, when it ran before) and times it to its first accepted
+    /// webhook.
     func startRelay(_ index: Int) throws {
         let relay = try ChildProcess(
             relayBinary, ["serve", "--config", configPath(index)], environment: environment)
@@ -211,8 +217,13 @@ final class BenchStack {
         if index == 0 {
             startupMillis = Double(DispatchTime.now().uptimeNanoseconds - relay.launchedAt) / 1e6
         }
-        relays.append(relay)
-        relayPorts.append(port)
+        if index < relays.count {
+            relays[index] = relay
+            relayPorts[index] = port
+        } else {
+            relays.append(relay)
+            relayPorts.append(port)
+        }
     }
 
     func stop() {

@@ -7,6 +7,10 @@ import Foundation
 //   swift run -c release capi-relay-bench ingest [--events N] [--connections N] [--rate R]
 //                                                [--relay PATH] [--nginx PATH]
 //                                                [--postgres URL]
+//   swift run -c release capi-relay-bench large-journal [--conversions N] [--events N]
+//                                                       [--connections N] [--relay PATH]
+//   swift run -c release capi-relay-bench encode [--events N] [--rounds N]
+//   swift run -c release capi-relay-bench journal [--appends N] [--writers N]
 
 let allArguments = Array(CommandLine.arguments.dropFirst())
 guard let name = allArguments.first else {
@@ -15,6 +19,10 @@ guard let name = allArguments.first else {
         usage: capi-relay-bench normalize [--records N] [--rounds N] [--python PATH]
                capi-relay-bench ingest [--events N] [--connections N] [--rate R] \
                                        [--relay PATH] [--nginx PATH] [--postgres URL]
+               capi-relay-bench large-journal [--conversions N] [--events N] [--connections N] \
+                                              [--relay PATH]
+               capi-relay-bench encode [--events N] [--rounds N]
+               capi-relay-bench journal [--appends N] [--writers N]
         """)
     exit(64)
 }
@@ -54,8 +62,44 @@ case "ingest":
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         exit(1)
     }
+case "large-journal":
+    let besideUs = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("capi-relay").path
+    let benchmark = LargeJournalBenchmark(
+        relayBinary: option("--relay") ?? besideUs,
+        conversions: Int(option("--conversions") ?? "") ?? 1_000_000,
+        events: Int(option("--events") ?? "") ?? 20_000,
+        connections: Int(option("--connections") ?? "") ?? 32)
+    do {
+        try benchmark.run()
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        exit(1)
+    }
+case "encode":
+    let benchmark = EncodingBenchmark(
+        events: Int(option("--events") ?? "") ?? 1_000,
+        rounds: Int(option("--rounds") ?? "") ?? 20)
+    do {
+        try benchmark.run()
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        exit(1)
+    }
+case "journal":
+    let benchmark = JournalBenchmark(
+        appends: Int(option("--appends") ?? "") ?? 20_000,
+        writers: Int(option("--writers") ?? "") ?? 32)
+    do {
+        try benchmark.run()
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        exit(1)
+    }
 default:
     FileHandle.standardError.write(
-        Data("unknown benchmark '\(name)'; try: normalize, ingest\n".utf8))
+        Data(
+            "unknown benchmark '\(name)'; try: normalize, ingest, large-journal, encode, journal\n"
+                .utf8))
     exit(64)
 }
