@@ -148,6 +148,41 @@ import Testing
         #expect(Set(taken) == Set(claimed[2...].map(\.conversionID)))
     }
 
+    @Test func theTotalsEveryRelayKeepsAddUpToARecountOfTheDatabase() throws {
+        let (url, a, b) = try twoNodes()
+        defer {
+            a.close()
+            b.close()
+        }
+        _ = try a.appendAndWait(delivery((0..<6).map(lead)))
+        _ = try b.appendAndWait(delivery((3..<9).map(lead)))
+        // relay-b delivers what relay-a took in, and the pixel saw two of the events.
+        let due = try b.due(for: .capi, nowMillis: .max, limit: 4)
+        try b.record(
+            attempt: nil, changes: due.map { ($0.conversionID, .sent) }, destination: .capi)
+        try a.recordPixelEcho(eventID: "e1", eventName: "Lead", seenAtMillis: 1)
+        try b.recordPixelEcho(eventID: "e7", eventName: "Lead", seenAtMillis: 2)
+
+        let counters = try a.counters()
+        let recount = try PostgresConnection(url: url).query(
+            """
+            SELECT (SELECT count(*) FROM deliveries), (SELECT count(*) FROM signals),
+                (SELECT count(*) FROM signals WHERE outcome = 'dedupe_hit'),
+                (SELECT count(*) FROM conversions WHERE capi_state = 'sent'),
+                (SELECT count(*) FROM conversions WHERE capi_state = 'pending')
+            """)
+        #expect(
+            recount == [
+                [
+                    "\(counters.deliveries)", "\(counters.received)", "\(counters.dedupeHits)",
+                    "\(counters.capiSent)", "\(counters.capiPending)",
+                ]
+            ])
+        #expect(counters.received == 12 && counters.dedupeHits == 3 && counters.capiSent == 4)
+        #expect(counters.pixelEchoes == 2 && counters.pixelMatched == 2)
+        #expect(try b.counters() == counters)
+    }
+
     @Test func aRelayThatStopsCleanlyHandsItsClaimsBackAtOnce() throws {
         let (_, a, b) = try twoNodes(leaseSeconds: 600)
         defer { b.close() }

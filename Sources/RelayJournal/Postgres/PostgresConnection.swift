@@ -29,8 +29,9 @@ public typealias PostgresRow = [String?]
 public final class PostgresConnection {
     private var connection: OpaquePointer?
     public let redactedURL: String
-    /// The relay's name among those sharing the database, for the rows kept per relay.
-    public var node = ""
+    /// The relay's name among those sharing the database, for the rows kept per relay; set
+    /// with ``identify(as:)``.
+    public private(set) var node = ""
     /// Prepared statement names by SQL text; they live as long as the session.
     private var statements: [String: String] = [:]
 
@@ -151,13 +152,23 @@ public final class PostgresConnection {
         }
     }
 
+    /// Names the relay this session works for, in `node` and in the session setting
+    /// `capi_relay.node`, which the journal's count triggers read.
+    public func identify(as node: String) throws(PostgresError) {
+        self.node = node
+        try query("SELECT set_config('capi_relay.node', $1, false)", [node])
+    }
+
     /// Whether the server still answers; a dropped connection is reset once.
     public func isHealthy() -> Bool {
         guard let connection else { return false }
         if PQstatus(connection) != CONNECTION_OK {
-            // A new session has none of the old one's prepared statements.
+            // A new session has none of the old one's prepared statements or settings.
             statements.removeAll()
             PQreset(connection)
+            if PQstatus(connection) == CONNECTION_OK && !node.isEmpty {
+                _ = try? identify(as: node)
+            }
         }
         return PQstatus(connection) == CONNECTION_OK
     }

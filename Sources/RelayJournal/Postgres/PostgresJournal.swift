@@ -61,7 +61,7 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
 
     private static func connect(_ url: String, node: String) throws -> PostgresConnection {
         let connection = try PostgresConnection(url: url)
-        connection.node = node
+        try connection.identify(as: node)
         return connection
     }
 
@@ -336,65 +336,26 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
         return order.compactMap { byName[$0] }
     }
 
-    /// Totals of the whole database: every relay's deliveries and conversions.
+    /// Totals of the whole database, every relay's deliveries and conversions: the counts
+    /// each relay's triggers keep (schema version 2), added up, and the pixel matches counted
+    /// from the echoes.
     public func counters() throws(JournalError) -> JournalCounters {
         try read { connection in
-            var counters = JournalCounters()
-            func int(_ value: String??) -> Int { Int((value ?? nil) ?? "") ?? 0 }
-            let totals =
-                try connection.query(
-                    """
-                    SELECT (SELECT count(*) FROM deliveries),
-                        (SELECT count(*) FROM conversions WHERE consent_dropped IS NOT NULL)
-                            + (SELECT count(*) FROM signals WHERE reason LIKE 'consent:%'),
-                        (SELECT count(*) FROM pixel_echoes),
-                        (SELECT count(*) FROM conversions c WHERE EXISTS (SELECT 1 FROM pixel_echoes p
-                            WHERE p.event_id = c.event_id AND p.event_name = c.event_name)),
-                        (SELECT count(*) FROM conversions)
-                    """
-                ).first ?? []
-            if totals.count == 5 {
-                counters.deliveries = int(totals[0])
-                counters.consentDrops = int(totals[1])
-                counters.pixelEchoes = int(totals[2])
-                counters.pixelMatched = int(totals[3])
-                counters.conversionsMade = int(totals[4])
-            }
-
+            var counts: [String: Int] = [:]
             for row in try connection.query(
-                "SELECT outcome, count(*) FROM signals GROUP BY outcome")
+                "SELECT name, sum(value) FROM journal_counts GROUP BY name")
             {
-                let count = int(row[1])
-                counters.received += count
-                switch row[0] {
-                case "conversion": counters.conversions += count
-                case "dedupe_hit":
-                    counters.conversions += count
-                    counters.dedupeHits += count
-                default: counters.notConversions += count
-                }
+                counts[row[0] ?? ""] = Int(row[1] ?? "") ?? 0
             }
-
-            for destination in Destination.allCases {
-                let column = destination.rawValue
-                for row in try connection.query(
-                    "SELECT \(column)_state, count(*) FROM conversions GROUP BY \(column)_state")
-                {
-                    let count = int(row[1])
-                    switch (destination, row[0]) {
-                    case (.capi, "pending"): counters.capiPending = count
-                    case (.capi, "sent"): counters.capiSent = count
-                    case (.capi, "expired"): counters.capiExpired = count
-                    case (.capi, "failed"): counters.capiFailed = count
-                    case (.capi, "shadow"): counters.capiShadow = count
-                    case (.crm, "pending"): counters.crmPending = count
-                    case (.crm, "sent"): counters.crmSent = count
-                    case (.crm, "failed"), (.crm, "expired"): counters.crmFailed += count
-                    default: break
-                    }
-                }
-            }
-            return counters
+            counts["pixel_matched"] =
+                Int(
+                    try connection.query(
+                        """
+                        SELECT count(*) FROM pixel_echoes p JOIN conversions c
+                            ON c.event_id = p.event_id AND c.event_name = p.event_name
+                        """
+                    ).first?.first?.flatMap { $0 } ?? "") ?? 0
+            return JournalCounters(counts: counts)
         }
     }
 

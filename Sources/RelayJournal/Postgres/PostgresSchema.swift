@@ -159,7 +159,88 @@ enum PostgresSchema {
             conversions BIGINT NOT NULL,
             PRIMARY KEY (event_name, match_key, node)
         );
+        """,
+        // Version 2: the journal's totals, kept by triggers in the transaction of every change
+        // they count, so that each relay's feed reads a few rows every second instead of
+        // counting the whole database. The names are SQLite's (`deliveries`,
+        // `signals.<outcome>`, `conversions`, `capi.<state>`, `crm.<state>`, `consent_drops`,
+        // `pixel_echoes`), and each relay adds to rows of its own (its session's
+        // `capi_relay.node`), so relays never wait on one hot row; a read adds the nodes up.
+        // A state change is a -1 and a +1 under the relay that made it. Pixel matches are not
+        // kept: a conversion and its echo committed at the same moment by two relays would
+        // each miss the other, so a read counts them (through the event index).
         """
+        CREATE TABLE journal_counts (
+            name TEXT NOT NULL,
+            node TEXT NOT NULL,
+            value BIGINT NOT NULL,
+            PRIMARY KEY (name, node)
+        );
+        INSERT INTO journal_counts SELECT 'deliveries', '', count(*) FROM deliveries;
+        INSERT INTO journal_counts SELECT 'signals.' || outcome, '', count(*) FROM signals
+            GROUP BY outcome;
+        INSERT INTO journal_counts SELECT 'conversions', '', count(*) FROM conversions;
+        INSERT INTO journal_counts SELECT 'capi.' || capi_state, '', count(*) FROM conversions
+            GROUP BY capi_state;
+        INSERT INTO journal_counts SELECT 'crm.' || crm_state, '', count(*) FROM conversions
+            GROUP BY crm_state;
+        INSERT INTO journal_counts SELECT 'consent_drops', '',
+            (SELECT count(*) FROM conversions WHERE consent_dropped IS NOT NULL)
+            + (SELECT count(*) FROM signals WHERE reason LIKE 'consent:%');
+        INSERT INTO journal_counts SELECT 'pixel_echoes', '', count(*) FROM pixel_echoes;
+
+        CREATE FUNCTION capi_relay_count(counted TEXT, delta BIGINT) RETURNS void AS $$
+            INSERT INTO journal_counts (name, node, value)
+            VALUES (counted, coalesce(current_setting('capi_relay.node', true), ''), delta)
+            ON CONFLICT (name, node) DO UPDATE SET value = journal_counts.value + delta
+        $$ LANGUAGE sql;
+
+        CREATE FUNCTION capi_relay_count_insert() RETURNS trigger AS $$
+        BEGIN
+            IF TG_TABLE_NAME = 'deliveries' THEN
+                PERFORM capi_relay_count('deliveries', 1);
+            ELSIF TG_TABLE_NAME = 'signals' THEN
+                PERFORM capi_relay_count('signals.' || NEW.outcome, 1);
+                IF NEW.reason LIKE 'consent:%' THEN
+                    PERFORM capi_relay_count('consent_drops', 1);
+                END IF;
+            ELSIF TG_TABLE_NAME = 'conversions' THEN
+                PERFORM capi_relay_count('conversions', 1);
+                PERFORM capi_relay_count('capi.' || NEW.capi_state, 1);
+                PERFORM capi_relay_count('crm.' || NEW.crm_state, 1);
+                IF NEW.consent_dropped IS NOT NULL THEN
+                    PERFORM capi_relay_count('consent_drops', 1);
+                END IF;
+            ELSIF TG_TABLE_NAME = 'pixel_echoes' THEN
+                PERFORM capi_relay_count('pixel_echoes', 1);
+            END IF;
+            RETURN NULL;
+        END $$ LANGUAGE plpgsql;
+
+        CREATE FUNCTION capi_relay_count_states() RETURNS trigger AS $$
+        BEGIN
+            IF OLD.capi_state <> NEW.capi_state THEN
+                PERFORM capi_relay_count('capi.' || OLD.capi_state, -1);
+                PERFORM capi_relay_count('capi.' || NEW.capi_state, 1);
+            END IF;
+            IF OLD.crm_state <> NEW.crm_state THEN
+                PERFORM capi_relay_count('crm.' || OLD.crm_state, -1);
+                PERFORM capi_relay_count('crm.' || NEW.crm_state, 1);
+            END IF;
+            RETURN NULL;
+        END $$ LANGUAGE plpgsql;
+
+        CREATE TRIGGER count_delivery AFTER INSERT ON deliveries
+            FOR EACH ROW EXECUTE FUNCTION capi_relay_count_insert();
+        CREATE TRIGGER count_signal AFTER INSERT ON signals
+            FOR EACH ROW EXECUTE FUNCTION capi_relay_count_insert();
+        CREATE TRIGGER count_conversion AFTER INSERT ON conversions
+            FOR EACH ROW EXECUTE FUNCTION capi_relay_count_insert();
+        CREATE TRIGGER count_pixel_echo AFTER INSERT ON pixel_echoes
+            FOR EACH ROW EXECUTE FUNCTION capi_relay_count_insert();
+        CREATE TRIGGER count_states AFTER UPDATE OF capi_state, crm_state ON conversions
+            FOR EACH ROW EXECUTE FUNCTION capi_relay_count_states();
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }
