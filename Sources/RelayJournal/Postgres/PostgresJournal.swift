@@ -208,7 +208,13 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
                 if let attempt {
                     try Self.insert(attempt, node: node, into: connection)
                 }
-                for (conversionID, change) in changes {
+                // A delivered batch is one statement however many events it held: each
+                // statement is a round trip on the writer every append waits behind.
+                let sent = changes.filter { $0.change == .sent }.map(\.conversionID)
+                if !sent.isEmpty {
+                    try Self.markSent(sent, destination: destination, in: connection)
+                }
+                for (conversionID, change) in changes where change != .sent {
                     try Self.apply(
                         change, to: conversionID, destination: destination, nowMillis: now,
                         in: connection)
@@ -247,6 +253,20 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
             """, [id, attempt.conversionIDs.map(String.init).joined(separator: ",")])
     }
 
+    /// Conversions delivered to a destination; their leases end.
+    private static func markSent(
+        _ conversionIDs: [Int64], destination: Destination, in connection: PostgresConnection
+    ) throws {
+        let column = destination.rawValue
+        try connection.query(
+            """
+            UPDATE conversions SET \(column)_state = 'sent',
+                \(column)_attempts = \(column)_attempts + 1, \(column)_reason = NULL,
+                \(column)_lease_owner = NULL, \(column)_lease_until_ms = NULL
+            WHERE id = ANY(string_to_array($1, ',')::bigint[])
+            """, [conversionIDs.map(String.init).joined(separator: ",")])
+    }
+
     /// One conversion's new state at a destination; every change ends this relay's lease.
     private static func apply(
         _ change: DeliveryStateChange, to conversionID: Int64, destination: Destination,
@@ -257,12 +277,7 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
         let id = String(conversionID)
         switch change {
         case .sent:
-            try connection.query(
-                """
-                UPDATE conversions SET \(column)_state = 'sent',
-                    \(column)_attempts = \(column)_attempts + 1, \(column)_reason = NULL, \(release)
-                WHERE id = $1
-                """, [id])
+            try markSent([conversionID], destination: destination, in: connection)
         case .retry(let atMillis, let reason):
             try connection.query(
                 """
@@ -480,9 +495,12 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
         defer { readLock.unlock() }
         do {
             return try body(reader)
-        } catch let error as PostgresError where error.sqlState == nil && !reader.isHealthy() {
-            throw JournalError(.io, "journal read failed: \(error)")
         } catch let error as PostgresError where error.sqlState == nil {
+            // No answer from the server at all: the connection may have dropped (a restart, a
+            // failover). Open it again once, and read again.
+            guard reader.isHealthy() else {
+                throw JournalError(.io, "journal read failed: \(error)")
+            }
             do {
                 return try body(reader)
             } catch {

@@ -189,44 +189,59 @@ enum PostgresSchema {
             + (SELECT count(*) FROM signals WHERE reason LIKE 'consent:%');
         INSERT INTO journal_counts SELECT 'pixel_echoes', '', count(*) FROM pixel_echoes;
 
-        CREATE FUNCTION capi_relay_count(counted TEXT, delta BIGINT) RETURNS void AS $$
-            INSERT INTO journal_counts (name, node, value)
-            VALUES (counted, coalesce(current_setting('capi_relay.node', true), ''), delta)
-            ON CONFLICT (name, node) DO UPDATE SET value = journal_counts.value + delta
-        $$ LANGUAGE sql;
-
+        -- PL/pgSQL keeps each statement's plan for the session: a trigger costs its inserts,
+        -- not their planning. One insert per trigger, of every name the row counts under.
         CREATE FUNCTION capi_relay_count_insert() RETURNS trigger AS $$
+        DECLARE
+            relay TEXT := coalesce(current_setting('capi_relay.node', true), '');
         BEGIN
             IF TG_TABLE_NAME = 'deliveries' THEN
-                PERFORM capi_relay_count('deliveries', 1);
+                INSERT INTO journal_counts VALUES ('deliveries', relay, 1)
+                ON CONFLICT (name, node) DO UPDATE SET value = journal_counts.value + 1;
             ELSIF TG_TABLE_NAME = 'signals' THEN
-                PERFORM capi_relay_count('signals.' || NEW.outcome, 1);
-                IF NEW.reason LIKE 'consent:%' THEN
-                    PERFORM capi_relay_count('consent_drops', 1);
-                END IF;
+                INSERT INTO journal_counts
+                SELECT counted, relay, 1 FROM (VALUES ('signals.' || NEW.outcome),
+                    (CASE WHEN NEW.reason LIKE 'consent:%' THEN 'consent_drops' END)) AS v(counted)
+                WHERE counted IS NOT NULL
+                ON CONFLICT (name, node) DO UPDATE SET value = journal_counts.value + 1;
             ELSIF TG_TABLE_NAME = 'conversions' THEN
-                PERFORM capi_relay_count('conversions', 1);
-                PERFORM capi_relay_count('capi.' || NEW.capi_state, 1);
-                PERFORM capi_relay_count('crm.' || NEW.crm_state, 1);
-                IF NEW.consent_dropped IS NOT NULL THEN
-                    PERFORM capi_relay_count('consent_drops', 1);
-                END IF;
+                INSERT INTO journal_counts
+                SELECT counted, relay, 1 FROM (VALUES ('conversions'),
+                    ('capi.' || NEW.capi_state), ('crm.' || NEW.crm_state),
+                    (CASE WHEN NEW.consent_dropped IS NOT NULL THEN 'consent_drops' END))
+                    AS v(counted)
+                WHERE counted IS NOT NULL
+                ON CONFLICT (name, node) DO UPDATE SET value = journal_counts.value + 1;
             ELSIF TG_TABLE_NAME = 'pixel_echoes' THEN
-                PERFORM capi_relay_count('pixel_echoes', 1);
+                INSERT INTO journal_counts VALUES ('pixel_echoes', relay, 1)
+                ON CONFLICT (name, node) DO UPDATE SET value = journal_counts.value + 1;
             END IF;
             RETURN NULL;
         END $$ LANGUAGE plpgsql;
 
+        -- Once per statement, over the rows it changed: a batch of a thousand events
+        -- recorded sent is one insert here, not a thousand.
         CREATE FUNCTION capi_relay_count_states() RETURNS trigger AS $$
+        DECLARE
+            relay TEXT := coalesce(current_setting('capi_relay.node', true), '');
         BEGIN
-            IF OLD.capi_state <> NEW.capi_state THEN
-                PERFORM capi_relay_count('capi.' || OLD.capi_state, -1);
-                PERFORM capi_relay_count('capi.' || NEW.capi_state, 1);
-            END IF;
-            IF OLD.crm_state <> NEW.crm_state THEN
-                PERFORM capi_relay_count('crm.' || OLD.crm_state, -1);
-                PERFORM capi_relay_count('crm.' || NEW.crm_state, 1);
-            END IF;
+            INSERT INTO journal_counts
+            SELECT counted, relay, sum(delta) FROM (
+                SELECT 'capi.' || o.capi_state AS counted, -1 AS delta, o.id
+                    FROM old_rows o JOIN new_rows n ON n.id = o.id
+                    WHERE o.capi_state <> n.capi_state
+                UNION ALL SELECT 'capi.' || n.capi_state, 1, n.id
+                    FROM old_rows o JOIN new_rows n ON n.id = o.id
+                    WHERE o.capi_state <> n.capi_state
+                UNION ALL SELECT 'crm.' || o.crm_state, -1, o.id
+                    FROM old_rows o JOIN new_rows n ON n.id = o.id
+                    WHERE o.crm_state <> n.crm_state
+                UNION ALL SELECT 'crm.' || n.crm_state, 1, n.id
+                    FROM old_rows o JOIN new_rows n ON n.id = o.id
+                    WHERE o.crm_state <> n.crm_state
+            ) AS changes
+            GROUP BY counted
+            ON CONFLICT (name, node) DO UPDATE SET value = journal_counts.value + excluded.value;
             RETURN NULL;
         END $$ LANGUAGE plpgsql;
 
@@ -238,8 +253,9 @@ enum PostgresSchema {
             FOR EACH ROW EXECUTE FUNCTION capi_relay_count_insert();
         CREATE TRIGGER count_pixel_echo AFTER INSERT ON pixel_echoes
             FOR EACH ROW EXECUTE FUNCTION capi_relay_count_insert();
-        CREATE TRIGGER count_states AFTER UPDATE OF capi_state, crm_state ON conversions
-            FOR EACH ROW EXECUTE FUNCTION capi_relay_count_states();
+        CREATE TRIGGER count_states AFTER UPDATE ON conversions
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION capi_relay_count_states();
         """,
     ]
 
