@@ -325,8 +325,8 @@ public struct JournalCounters: Sendable, Equatable, Codable {
 
 /// The relay's durable store: what arrived, what it became, and what was sent.
 ///
-/// Every decision that must hold across restarts (and, later, across relays) is made inside
-/// the journal's transactions: dedupe, a thread's first referral, delivery state.
+/// Every decision that must hold across restarts, and across relays sharing one database, is
+/// made inside the journal's transactions: dedupe, a thread's first referral, delivery state.
 public protocol Journal: AnyObject, Sendable {
     /// Stores a delivery and its conversions in one transaction, deciding dedupe inside it.
     /// `completion` runs once the transaction has committed (or failed), on the writer thread;
