@@ -1,13 +1,40 @@
 import Foundation
 
+/// A connection the group-commit writer runs its transactions on: SQLite's or PostgreSQL's.
+protocol TransactionalDatabase: AnyObject {
+    /// Runs SQL that returns no rows.
+    func execute(_ sql: String) throws
+    /// Opens the batch's transaction: SQLite takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// PostgreSQL needs only `BEGIN`, its row locks and constraints doing the rest.
+    func beginTransaction() throws
+    /// Lets go of cursors that could make COMMIT or ROLLBACK fail (SQLite's cached statements).
+    func resetStatements()
+    var isInTransaction: Bool { get }
+    /// Whether an error means that the transaction lost a race with another writer (a deadlock
+    /// or serialization failure between relays) and would succeed run again from the start.
+    func isRetryable(_ error: Error) -> Bool
+}
+
+extension SQLiteDatabase: TransactionalDatabase {
+    func beginTransaction() throws { try execute("BEGIN IMMEDIATE") }
+
+    /// One writer holds the file's lock: a SQLite transaction never loses a race to retry.
+    func isRetryable(_ error: Error) -> Bool { false }
+}
+
 /// Runs write jobs on one thread, many jobs to a transaction.
 ///
 /// Durable acknowledgement needs an fsync per commit; with one commit per webhook the disk's
 /// sync rate would cap intake. Jobs that arrive while a commit is in progress wait and share
 /// the next one, so the cost of an fsync is spread over everything queued behind it. Each job
 /// runs inside its own savepoint, so one job's error rolls back that job alone.
-final class GroupCommitWriter: @unchecked Sendable {
-    typealias Work = (SQLiteDatabase) throws -> Void
+///
+/// When the database says the whole transaction lost a race with another relay's writer (a
+/// deadlock between two batches, both deciding the same keys), the batch is rolled back and
+/// run again from its first job: jobs must therefore only write to the database and to boxes
+/// they own, which a second run overwrites.
+final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Sendable {
+    typealias Work = (Database) throws -> Void
     typealias Done = @Sendable (Error?) -> Void
 
     private struct Job {
@@ -17,9 +44,12 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// The most jobs one transaction takes, so that one huge queue cannot delay every
     /// acknowledgement behind it by a very long commit.
-    static let maxJobsPerCommit = 512
+    static var maxJobsPerCommit: Int { 512 }
 
-    private let database: SQLiteDatabase
+    /// How many times a batch that lost a race runs again before its jobs fail.
+    static var maxRetries: Int { 8 }
+
+    private let database: Database
     private let condition = NSCondition()
     /// Guarded by `condition`.
     private var queue: [Job] = []
@@ -30,7 +60,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Guarded by `condition`.
     private var commits = 0
 
-    init(database: SQLiteDatabase) {
+    init(database: Database) {
         self.database = database
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "journal-writer"
@@ -97,25 +127,57 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func commit(_ jobs: [Job]) {
+        var attempt = 0
+        while true {
+            switch commitOnce(jobs) {
+            case .committed(let errors):
+                for (job, error) in zip(jobs, errors) { job.done(error) }
+                return
+            case .lostRace where attempt < Self.maxRetries:
+                // The other writer goes on once this one has rolled back; a short, growing
+                // pause keeps two relays from meeting on the same keys again at once.
+                attempt += 1
+                Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.005) * Double(attempt))
+            case .lostRace(let error), .failed(let error):
+                // The whole transaction is gone: every job in it failed, whatever it did alone.
+                let failure = JournalError(.commitFailed, "journal commit failed: \(error)")
+                for job in jobs { job.done(failure) }
+                return
+            }
+        }
+    }
+
+    private enum BatchOutcome {
+        /// Committed; each job's own error, nil for those that succeeded.
+        case committed([Error?])
+        /// Rolled back because another writer won a race: the batch may run again.
+        case lostRace(Error)
+        case failed(Error)
+    }
+
+    private func commitOnce(_ jobs: [Job]) -> BatchOutcome {
         var errors = [Error?](repeating: nil, count: jobs.count)
         do {
-            try database.execute("BEGIN IMMEDIATE")
+            try database.beginTransaction()
             for (index, job) in jobs.enumerated() {
                 errors[index] = runInSavepoint(job.work)
+                // A job that lost a race rolled back to its savepoint, but the locks the jobs
+                // before it hold are what the other writer waits for: start the batch over.
+                if let error = errors[index], database.isRetryable(error) {
+                    abandonTransaction()
+                    return .lostRace(error)
+                }
             }
             database.resetStatements()
             try database.execute("COMMIT")
             condition.lock()
             commits += 1
             condition.unlock()
+            return .committed(errors)
         } catch {
-            // The whole transaction is gone: every job in it failed, whatever it did alone.
             abandonTransaction()
-            let failure = JournalError(.commitFailed, "journal commit failed: \(error)")
-            for job in jobs { job.done(failure) }
-            return
+            return database.isRetryable(error) ? .lostRace(error) : .failed(error)
         }
-        for (job, error) in zip(jobs, errors) { job.done(error) }
     }
 
     /// Rolls back whatever is open, so that one failure cannot leave the connection inside a

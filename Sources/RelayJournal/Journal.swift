@@ -325,9 +325,9 @@ public struct JournalCounters: Sendable, Equatable, Codable {
 
 /// The relay's durable store: what arrived, what it became, and what was sent.
 ///
-/// Every decision that must hold across restarts (and, later, across relays) is made inside
-/// the journal's transactions: dedupe, a thread's first referral, delivery state.
-public protocol Journal: AnyObject, Sendable {
+/// Every decision that must hold across restarts, and across relays sharing one database, is
+/// made inside the journal's transactions: dedupe, a thread's first referral, delivery state.
+public protocol Journal: JournalHealth {
     /// Stores a delivery and its conversions in one transaction, deciding dedupe inside it.
     /// `completion` runs once the transaction has committed (or failed), on the writer thread;
     /// it must not block.
@@ -381,11 +381,33 @@ public protocol Journal: AnyObject, Sendable {
     /// skipped. Returns the ids queued.
     func resend(deadLetterIDs: [Int64], nowMillis: Int64) throws(JournalError) -> [Int64]
 
+    /// The state (`pending`, `sent`, `failed`, `expired`) of each conversion at a destination,
+    /// for a tool waiting on a resend.
+    func states(of conversionIDs: [Int64], at destination: Destination) throws(JournalError)
+        -> [Int64: String]
+
+    /// Transactions committed since this journal was opened. Concurrent appends share them,
+    /// so under load this grows slower than the number of appends.
+    var transactionsCommitted: Int { get }
+
     /// Stops the writer after the queued work is committed.
     func close()
 }
 
 extension Journal {
+    /// Records a pixel echo and waits for the commit; for callers that may block (tools,
+    /// tests). `qa` compares these with the server's conversions (pixel coverage).
+    /// - Parameter seenAtMillis: epoch milliseconds.
+    public func recordPixelEcho(
+        eventID: String, eventName: String, seenAtMillis: Int64
+    ) throws(JournalError) {
+        let done = Completion<JournalErrorBox>()
+        recordPixelEcho(eventID: eventID, eventName: eventName, atMillis: seenAtMillis) {
+            done.finish(JournalErrorBox(error: $0))
+        }
+        if let error = done.wait().error { throw error }
+    }
+
     /// Appends and waits for the commit; for callers that may block (tests, tools).
     public func appendAndWait(_ delivery: InboundDelivery) throws(JournalError) -> AppendReceipt {
         let done = Completion<Result<AppendReceipt, JournalError>>()
@@ -406,4 +428,9 @@ public struct MatchKeyCount: Sendable, Equatable {
         self.conversions = conversions
         self.carrying = carrying
     }
+}
+
+/// An optional journal error that can cross threads inside a `Completion`.
+struct JournalErrorBox: Sendable {
+    var error: JournalError?
 }

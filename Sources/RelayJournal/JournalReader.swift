@@ -56,18 +56,26 @@ public struct StoredDelivery: Sendable {
 
 /// A read-only view of a journal for `qa`, `reconcile` and `journal export-bodies`.
 ///
-/// It opens the file with SQLite's read-only flag, so a QA run can never change what a relay
-/// wrote, and it runs beside a live relay (WAL lets readers in while the writer works). A
-/// missing file, a file that is not SQLite, or a journal of another schema is a
-/// `JournalError` with a message that names the file; none of them traps.
+/// A SQLite file is opened with SQLite's read-only flag, and a shared PostgreSQL journal in a
+/// session whose transactions are read-only, so a QA run can never change what a relay wrote;
+/// both run beside live relays. A missing file, a file that is not SQLite, an unreachable
+/// database or a journal of another schema is a `JournalError` with a message that names the
+/// journal (never a password); none of them traps.
 public final class JournalReader {
+    /// The journal as messages name it: the file, or the URL without its password.
     public let path: String
-    private let database: SQLiteDatabase
+    private let source: Source
     /// Whether the journal has the tables and columns newer schema versions added; an older
     /// journal is read as far as it goes.
     private let hasPixelEchoes: Bool
     private let hasAttemptRequests: Bool
 
+    private enum Source {
+        case sqlite(SQLiteDatabase)
+        case postgres(PostgresConnection)
+    }
+
+    /// Opens a SQLite journal file.
     public init(path: String) throws(JournalError) {
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else {
@@ -76,7 +84,8 @@ public final class JournalReader {
                 "journal \(path) does not exist; check the config's journal path or --journal")
         }
         do {
-            database = try SQLiteDatabase(path: path, readOnly: true)
+            let database = try SQLiteDatabase(path: path, readOnly: true)
+            source = .sqlite(database)
             _ = try JournalSchema.version(
                 of: database, path: path, advice: "run the newer capi-relay")
             let tables = try database.statement(
@@ -106,124 +115,172 @@ public final class JournalReader {
         }
     }
 
+    /// Opens a shared PostgreSQL journal, read-only; its schema is never migrated from here.
+    public init(url: String) throws(JournalError) {
+        path = PostgresConnection.redacted(url)
+        do {
+            let connection = try PostgresConnection(url: url)
+            try connection.execute("SET default_transaction_read_only = on")
+            // A name that does not resolve fails when a statement is planned, so the table is
+            // looked for before it is read.
+            let versioned =
+                try connection.query("SELECT to_regclass('schema_version') IS NOT NULL")
+                == [["t"]]
+            let version =
+                versioned
+                ? try connection.query("SELECT coalesce(max(version), 0) FROM schema_version")
+                    .first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0
+                : -1
+            guard version >= 1 else {
+                throw JournalError(
+                    .incompatible,
+                    "\(path) is not a capi-relay journal: start a relay on it first, which"
+                        + " creates the tables")
+            }
+            guard version <= PostgresSchema.latestVersion else {
+                throw JournalError(
+                    .incompatible,
+                    "journal \(path) has schema version \(version), newer than this capi-relay"
+                        + " understands (\(PostgresSchema.latestVersion)); run the newer capi-relay"
+                )
+            }
+            source = .postgres(connection)
+            hasPixelEchoes = true
+            hasAttemptRequests = true
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(.io, "cannot open journal \(path): \(error)")
+        }
+    }
+
     deinit {
-        database.close()
+        switch source {
+        case .sqlite(let database): database.close()
+        case .postgres(let connection): connection.close()
+        }
     }
 
-    /// Conversions journaled at or after `sinceMillis` (all when nil), oldest first.
+    /// Conversions made at or after `sinceMillis` (epoch milliseconds), oldest first.
     public func conversions(sinceMillis: Int64? = nil) throws(JournalError) -> [StoredConversion] {
-        try read {
-            let statement = try database.statement(
-                """
-                SELECT id, event_id, event_name, dataset, event_time, created_at_ms, capi_state,
-                    crm_state, consent_dropped, body
-                FROM conversions WHERE created_at_ms >= ? ORDER BY id
-                """
-            ).bind(.int(sinceMillis ?? .min))
-            var found: [StoredConversion] = []
-            let decoder = JSONDecoder()
-            while try statement.step() {
-                var stored = StoredConversion(
-                    id: statement.int(0), eventID: statement.text(1) ?? "",
-                    eventName: statement.text(2) ?? "", dataset: statement.text(3) ?? "",
-                    eventTime: statement.int(4), createdAtMillis: statement.int(5),
-                    capiState: statement.text(6) ?? "", crmState: statement.text(7) ?? "",
-                    consentDropped: (statement.text(8) ?? "").split(separator: ",").map(
-                        String.init),
-                    conversion: nil, bodyProblem: nil)
-                do {
-                    stored.conversion = try decoder.decode(
-                        Conversion.self, from: Data((statement.text(9) ?? "").utf8))
-                } catch {
-                    stored.bodyProblem = "the stored conversion cannot be decoded"
-                }
-                found.append(stored)
+        let decoder = JSONDecoder()
+        return try rows(
+            """
+            SELECT id, event_id, event_name, dataset, event_time, created_at_ms, capi_state,
+                crm_state, consent_dropped, body
+            FROM conversions WHERE created_at_ms >= ? ORDER BY id
+            """, [.int(sinceMillis ?? .min)]
+        ).map { row in
+            var stored = StoredConversion(
+                id: row.int(0), eventID: row.text(1) ?? "", eventName: row.text(2) ?? "",
+                dataset: row.text(3) ?? "", eventTime: row.int(4), createdAtMillis: row.int(5),
+                capiState: row.text(6) ?? "", crmState: row.text(7) ?? "",
+                consentDropped: (row.text(8) ?? "").split(separator: ",").map(String.init),
+                conversion: nil, bodyProblem: nil)
+            do {
+                stored.conversion = try decoder.decode(
+                    Conversion.self, from: Data((row.text(9) ?? "").utf8))
+            } catch {
+                stored.bodyProblem = "the stored conversion cannot be decoded"
             }
-            return found
+            return stored
         }
     }
 
-    /// Attempts that started at or after `sinceMillis`, oldest first, with their conversions.
+    /// Attempts started at or after `sinceMillis`, oldest first, with their conversions.
     public func attempts(sinceMillis: Int64? = nil) throws(JournalError) -> [StoredAttempt] {
-        try read {
-            let request = hasAttemptRequests ? "request" : "NULL"
-            let statement = try database.statement(
-                """
-                SELECT id, destination, started_at_ms, outcome, \(request) FROM attempts
-                WHERE started_at_ms >= ? ORDER BY id
-                """
-            ).bind(.int(sinceMillis ?? .min))
-            var found: [StoredAttempt] = []
-            var index: [Int64: Int] = [:]
-            while try statement.step() {
-                guard let destination = Destination(rawValue: statement.text(1) ?? "") else {
-                    continue
-                }
-                index[statement.int(0)] = found.count
-                found.append(
-                    StoredAttempt(
-                        id: statement.int(0), destination: destination,
-                        startedAtMillis: statement.int(2), outcome: statement.text(3) ?? "",
-                        request: statement.text(4), conversionIDs: []))
-            }
-            statement.reset()
-
-            let links = try database.statement(
-                "SELECT attempt_id, conversion_id FROM attempt_events ORDER BY attempt_id")
-            while try links.step() {
-                if let position = index[links.int(0)] {
-                    found[position].conversionIDs.append(links.int(1))
-                }
-            }
-            return found
+        let request = hasAttemptRequests ? "request" : "NULL"
+        var found: [StoredAttempt] = []
+        var index: [Int64: Int] = [:]
+        for row in try rows(
+            """
+            SELECT id, destination, started_at_ms, outcome, \(request) FROM attempts
+            WHERE started_at_ms >= ? ORDER BY id
+            """, [.int(sinceMillis ?? .min)])
+        {
+            guard let destination = Destination(rawValue: row.text(1) ?? "") else { continue }
+            index[row.int(0)] = found.count
+            found.append(
+                StoredAttempt(
+                    id: row.int(0), destination: destination, startedAtMillis: row.int(2),
+                    outcome: row.text(3) ?? "", request: row.text(4), conversionIDs: []))
         }
+        for link in try rows(
+            "SELECT attempt_id, conversion_id FROM attempt_events ORDER BY attempt_id", [])
+        {
+            if let position = index[link.int(0)] {
+                found[position].conversionIDs.append(link.int(1))
+            }
+        }
+        return found
     }
 
-    /// Every pixel echo; empty for a journal older than the table.
+    /// Every pixel echo, in the order they were seen.
     public func pixelEchoes() throws(JournalError) -> [PixelEcho] {
         guard hasPixelEchoes else { return [] }
-        return try read {
-            let statement = try database.statement(
-                "SELECT event_id, event_name, seen_at_ms FROM pixel_echoes ORDER BY seen_at_ms")
-            var found: [PixelEcho] = []
-            while try statement.step() {
-                found.append(
-                    PixelEcho(
-                        eventID: statement.text(0) ?? "", eventName: statement.text(1) ?? "",
-                        seenAtMillis: statement.int(2)))
-            }
-            return found
+        return try rows(
+            "SELECT event_id, event_name, seen_at_ms FROM pixel_echoes ORDER BY seen_at_ms", []
+        ).map { row in
+            PixelEcho(
+                eventID: row.text(0) ?? "", eventName: row.text(1) ?? "",
+                seenAtMillis: row.int(2))
         }
     }
 
-    /// Inbound bodies received at or after `sinceMillis` from `source` (all when nil), in
-    /// arrival order. `each` sees them one at a time, so a long journal is never all in memory.
+    /// Calls `each` with every inbound delivery received at or after `sinceMillis` (from
+    /// `source` alone, when given), oldest first.
+    // TODO: a PostgreSQL journal's deliveries are read whole before the first call; a cursor
+    // (DECLARE … FETCH) would keep a long export's memory flat, as SQLite's stepping does.
     public func forEachDelivery(
         sinceMillis: Int64? = nil, source: String? = nil,
         _ each: (StoredDelivery) throws -> Void
     ) throws(JournalError) {
-        try read {
-            let statement = try database.statement(
-                """
-                SELECT id, source, received_at_ms, body FROM deliveries
-                WHERE received_at_ms >= ? AND (? IS NULL OR source = ?) ORDER BY id
-                """
-            ).bind(.int(sinceMillis ?? .min), .optionalText(source), .optionalText(source))
-            while try statement.step() {
+        let isPostgres: Bool
+        if case .postgres = self.source { isPostgres = true } else { isPostgres = false }
+        let deliveries = try rows(
+            """
+            SELECT id, source, received_at_ms, body FROM deliveries
+            WHERE received_at_ms >= ? AND (CAST(? AS TEXT) IS NULL OR source = ?) ORDER BY id
+            """, [.int(sinceMillis ?? .min), .optionalText(source), .optionalText(source)])
+        do {
+            for row in deliveries {
+                let body: [UInt8]
+                switch row.values[3] {
+                case .blob(let bytes): body = bytes
+                case .text(let text) where isPostgres:
+                    body = PostgresConnection.bytes(fromHex: text)
+                default: body = Array((row.text(3) ?? "").utf8)
+                }
                 try each(
                     StoredDelivery(
-                        id: statement.int(0), source: statement.text(1) ?? "",
-                        receivedAtMillis: statement.int(2), body: statement.blob(3)))
+                        id: row.int(0), source: row.text(1) ?? "",
+                        receivedAtMillis: row.int(2), body: body))
             }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(.io, "cannot read journal \(path): \(error)")
         }
     }
 
-    private func read<T>(_ body: () throws -> T) throws(JournalError) -> T {
-        defer { database.resetStatements() }
+    /// Every row of a query written with `?` placeholders, on either backend.
+    private func rows(_ sql: String, _ values: [SQLiteValue]) throws(JournalError) -> [JournalRow] {
         do {
-            return try body()
-        } catch let error as JournalError {
-            throw error
+            switch source {
+            case .sqlite(let database):
+                defer { database.resetStatements() }
+                let statement = try database.statement(sql).bind(values)
+                var found: [JournalRow] = []
+                while try statement.step() {
+                    found.append(
+                        JournalRow(values: (0..<statement.columnCount).map(statement.value)))
+                }
+                return found
+            case .postgres(let connection):
+                return try connection.query(
+                    PostgresConnection.numbered(sql), values.map(PostgresConnection.parameter)
+                ).map { JournalRow(values: $0.map { $0.map(SQLiteValue.text) ?? .null }) }
+            }
         } catch let error as SQLiteError {
             throw JournalError(.io, "cannot read journal \(path): \(error.message)")
         } catch {

@@ -211,6 +211,20 @@ final class SQLiteStatement {
         return String(cString: pointer)
     }
 
+    /// Columns in the result.
+    var columnCount: Int32 { sqlite3_column_count(raw) }
+
+    /// The column as the value SQLite stored: integer, real, text or blob.
+    func value(_ column: Int32) -> SQLiteValue {
+        switch sqlite3_column_type(raw, column) {
+        case SQLITE_INTEGER: .int(int(column))
+        case SQLITE_FLOAT: .double(double(column))
+        case SQLITE_BLOB: .blob(blob(column))
+        case SQLITE_NULL: .null
+        default: text(column).map(SQLiteValue.text) ?? .null
+        }
+    }
+
     func blob(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(raw, column))
         guard count > 0, let pointer = sqlite3_column_blob(raw, column) else { return [] }

@@ -120,8 +120,6 @@ extension SQLiteJournal {
         return box.ids
     }
 
-    /// The state (`pending`, `sent`, `failed`, `expired`) of each conversion at a destination,
-    /// for a tool waiting on a resend.
     public func states(
         of conversionIDs: [Int64], at destination: Destination
     ) throws(JournalError) -> [Int64: String] {

@@ -14,8 +14,8 @@ public struct PendingSummary: Sendable, Equatable {
     }
 }
 
-/// What `/readyz` and `/metrics` ask of a journal besides `Journal` itself: every journal
-/// backend the relay can run on answers these.
+/// What `/readyz` and `/metrics` ask of a journal: part of `Journal`, so every backend the
+/// relay can run on answers these.
 public protocol JournalHealth: AnyObject, Sendable {
     /// Pending conversions per dataset at a destination, with when the oldest was journaled.
     func pendingSummary(for destination: Destination) throws(JournalError) -> [PendingSummary]
@@ -70,8 +70,9 @@ extension SQLiteJournal: JournalHealth {
     }
 }
 
-/// Carries the probe's answer from the writer thread; guarded by its lock.
-private final class ProbeOutcome: @unchecked Sendable {
+/// Carries a write probe's answer from the writer thread, for either backend; guarded by its
+/// lock.
+final class ProbeOutcome: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Error?
 

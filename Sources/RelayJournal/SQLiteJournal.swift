@@ -2,45 +2,6 @@ import Foundation
 import Glibc
 import RelayCore
 
-/// Settings for a SQLite journal.
-public struct SQLiteJournalConfiguration: Sendable {
-    /// How long a (dataset, event_name, event_id) stays a duplicate, in seconds. Never below
-    /// 48 hours, Meta's own dedupe window for pixel and server events.
-    public var dedupeWindowSeconds: Int64
-    /// Whether the CRM sink is configured; without it conversions are not queued for the CRM.
-    public var crmEnabled: Bool
-    /// What a conversion may carry from its person's profile.
-    public var consent: ConsentPolicy
-    public var limitedDataUse: LimitedDataUsePolicy
-    /// Shadow mode: conversions are journaled with CAPI state `shadow`, which no dispatcher
-    /// picks up, so nothing reaches Meta and `qa --compare-shadow` can count them.
-    public var shadow: Bool
-    /// The dedupe rules in the order they are tried; a rule left out never fires.
-    public var dedupeRules: [DedupeRule]
-    /// How far apart, in seconds of event_time, two events of one identity may be and still be
-    /// one conversion under the `identity` rule.
-    public var identityWindowSeconds: Int64
-
-    public static let minimumDedupeWindowSeconds: Int64 = 48 * 3600
-    public static let defaultDedupeWindowSeconds: Int64 = 7 * 24 * 3600
-
-    public init(
-        dedupeWindowSeconds: Int64 = SQLiteJournalConfiguration.defaultDedupeWindowSeconds,
-        crmEnabled: Bool = true, consent: ConsentPolicy = ConsentPolicy(),
-        limitedDataUse: LimitedDataUsePolicy = .never, shadow: Bool = false,
-        dedupeRules: [DedupeRule] = DedupeRule.allCases, identityWindowSeconds: Int64 = 24 * 3600
-    ) {
-        self.shadow = shadow
-        self.dedupeRules = dedupeRules
-        self.identityWindowSeconds = identityWindowSeconds
-        self.consent = consent
-        self.limitedDataUse = limitedDataUse
-        self.dedupeWindowSeconds = max(
-            dedupeWindowSeconds, SQLiteJournalConfiguration.minimumDedupeWindowSeconds)
-        self.crmEnabled = crmEnabled
-    }
-}
-
 /// The embedded journal: one SQLite file in WAL mode.
 ///
 /// Writes go through one `GroupCommitWriter` thread (SQLite has one writer at a time anyway);
@@ -48,14 +9,14 @@ public struct SQLiteJournalConfiguration: Sendable {
 /// `synchronous = FULL` makes every commit durable before a webhook is acknowledged.
 public final class SQLiteJournal: Journal, @unchecked Sendable {
     public let path: String
-    let configuration: SQLiteJournalConfiguration
-    let writer: GroupCommitWriter
+    let configuration: JournalConfiguration
+    let writer: GroupCommitWriter<SQLiteDatabase>
     /// Guarded by `readLock`.
     private let reader: SQLiteDatabase
     private let readLock = NSLock()
 
     /// Opens or creates the journal and brings its schema up to date.
-    public init(path: String, configuration: SQLiteJournalConfiguration = .init())
+    public init(path: String, configuration: JournalConfiguration = .init())
         throws(JournalError)
     {
         self.path = path
@@ -88,32 +49,7 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
         writer.close()
     }
 
-    /// Transactions committed since this journal was opened. Concurrent appends share them,
-    /// so under load this grows slower than the number of appends.
     public var transactionsCommitted: Int { writer.transactionsCommitted }
-
-    // MARK: Pixel echoes
-
-    /// Records that the browser pixel fired `eventName` with `eventID`; a repeat keeps the
-    /// first sighting. `qa` compares these with the server's conversions (pixel coverage).
-    /// - Parameter seenAtMillis: epoch milliseconds.
-    public func recordPixelEcho(
-        eventID: String, eventName: String, seenAtMillis: Int64
-    ) throws(JournalError) {
-        let done = DispatchSemaphore(value: 0)
-        let outcome = ErrorBox()
-        recordPixelEcho(eventID: eventID, eventName: eventName, atMillis: seenAtMillis) {
-            outcome.error = $0
-            done.signal()
-        }
-        done.wait()
-        if let error = outcome.error { throw error }
-    }
-
-    /// Carries an error out of a writer completion; written before the semaphore is signalled.
-    private final class ErrorBox: @unchecked Sendable {
-        var error: JournalError?
-    }
 
     // MARK: Delivery state
 

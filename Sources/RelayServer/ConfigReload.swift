@@ -14,7 +14,10 @@ public struct ReloadResult: Sendable, Equatable {
     /// two webhooks.
     /// Extending reload to one of these means rebuilding that part and removing it from here.
     static let restartOnlyKeys = [
-        "listen", "journal", "http", "dedupe", "feed", "consent", "ldu",
+        // The journal, and this relay's name and lease in a shared one, are the journal's
+        // connections and claims: a running relay keeps the ones it opened with.
+        "listen", "journal", "node", "journal_lease_seconds", "http", "dedupe", "feed",
+        "consent", "ldu",
         // Shadow mode decides at start whether a CAPI dispatcher runs at all; a reload that
         // could switch it silently would send live while the operator believes otherwise.
         "mode", "qa", "server_events", "capi_ingest", "crm_echo", "pixel_echo",
@@ -54,6 +57,8 @@ extension RelayConfiguration {
         switch key {
         case "listen": listen = current.listen
         case "journal": journal = current.journal
+        case "node": node = current.node
+        case "journal_lease_seconds": journalLeaseSeconds = current.journalLeaseSeconds
         case "http": http = current.http
         case "dedupe": dedupe = current.dedupe
         case "feed": feed = current.feed

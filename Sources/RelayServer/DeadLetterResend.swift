@@ -53,14 +53,14 @@ public enum DeadLetterResend {
 
     /// Lists the dead letters a filter takes, oldest first.
     public static func list(
-        journal: SQLiteJournal, filter: DeadLetterFilter
+        journal: any Journal, filter: DeadLetterFilter
     ) throws(JournalError) -> [DeadLetter] {
         try journal.deadLetters(matching: filter, limit: 1_000_000)
     }
 
     /// Queues the matching dead letters and waits up to `waitSeconds` for their outcome.
     public static func run(
-        journal: SQLiteJournal, filter: DeadLetterFilter, waitSeconds: Double,
+        journal: any Journal, filter: DeadLetterFilter, waitSeconds: Double,
         progress: Progress = { _, _, _ in }
     ) throws(JournalError) -> Summary {
         var summary = Summary()

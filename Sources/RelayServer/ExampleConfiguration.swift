@@ -12,7 +12,9 @@ public enum ExampleConfiguration {
           "listen": "127.0.0.1:8080",
 
           // The journal: every accepted webhook, every conversion and every delivery attempt.
-          // A relative path is taken from the directory of this file.
+          // A relative path is taken from the directory of this file. Several relays share one
+          // PostgreSQL journal instead ("postgres://db.internal/capi_relay", password in
+          // PGPASSWORD or ~/.pgpass), each with its own "node" name: see the README.
           "journal": "capi-relay.sqlite",
 
           // "live" sends to Meta. "shadow" journals and reports everything but sends nothing

@@ -10,7 +10,7 @@ import RelayJournal
 public final class Relay: @unchecked Sendable {
     /// The configuration the relay started with; `reload` changes what it can of it live.
     public let configuration: RelayConfiguration
-    public let journal: SQLiteJournal
+    public let journal: any Journal
     /// Guarded by `stateLock`; replaced by a reload. Read it through `liveSettings`.
     private var secrets: RelaySecrets
     /// Guarded by `stateLock`; rebuilt by a reload that brings new rules. Read it through
@@ -75,15 +75,8 @@ public final class Relay: @unchecked Sendable {
             defaultCountry: consent.defaultCountry, hashesExternalID: consent.hashExternalID)
         capture = consent.captureFromChat ? IdentifierCapture(normalizer: normalizer) : nil
 
-        journal = try SQLiteJournal(
-            path: configuration.journal,
-            configuration: SQLiteJournalConfiguration(
-                dedupeWindowSeconds: Int64(configuration.dedupe.windowHours * 3600),
-                crmEnabled: configuration.crm != nil, consent: consentPolicy,
-                limitedDataUse: configuration.ldu.policy ?? .never,
-                shadow: configuration.isShadow,
-                dedupeRules: configuration.dedupe.dedupeRules,
-                identityWindowSeconds: Int64(configuration.dedupe.identityWindowHours * 3600)))
+        journal = try configuration.openJournal(
+            configuration: configuration.journalConfiguration(consent: consentPolicy))
 
         feed = FeedHub(
             historyLimit: configuration.feed.history, queueLimit: configuration.feed.clientQueue)
@@ -161,7 +154,8 @@ public final class Relay: @unchecked Sendable {
             "relay listening",
             [
                 ("address", "\(configuration.listen.split(separator: ":").first ?? ""):\(port)"),
-                ("journal", journal.path), ("feed", feedServer.path),
+                ("journal", configuration.journalLocation.description),
+                ("node", configuration.nodeName), ("feed", feedServer.path),
             ])
     }
 

@@ -12,10 +12,15 @@ extension RelayConfiguration {
         }
         var configuration = try parse(data, file: path)
 
-        // A relative journal path means beside the config, not wherever serve was started.
-        if !configuration.journal.hasPrefix("/") {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            configuration.journal = directory.appendingPathComponent(configuration.journal).path
+        // A relative journal path means beside the config, not wherever serve was started; so
+        // does the feed's socket when the journal is a database with no file to sit beside.
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        switch configuration.journalLocation {
+        case .sqlite(let journal) where !journal.hasPrefix("/"):
+            configuration.journal = directory.appendingPathComponent(journal).path
+        case .postgres where configuration.feed.socket == nil:
+            configuration.feed.socket = directory.appendingPathComponent("capi-relay.sock").path
+        default: break
         }
         return configuration
     }
@@ -172,7 +177,27 @@ extension RelayConfiguration {
         if ListenAddress(listen) == nil {
             problem("listen", "'\(listen)' is not host:port, e.g. 127.0.0.1:8080")
         }
-        if journal.isEmpty { problem("journal", "must name a file") }
+        if journal.isEmpty { problem("journal", "must name a file or a postgres:// URL") }
+        if case .postgres(let url) = journalLocation, let why = Self.postgresURLProblem(url) {
+            problem("journal", why)
+        }
+        if let node, node.isEmpty || node.count > 64 || node.contains(where: \.isWhitespace) {
+            problem("node", "'\(node)' must be 1 to 64 characters without spaces, e.g. relay-1")
+        }
+        // Only a shared journal leases; a SQLite journal has one relay and never reads it.
+        let slowest =
+            (crm?.timeoutSeconds ?? 0) > capi.timeoutSeconds
+            ? ("crm.timeout_seconds", crm?.timeoutSeconds ?? 0)
+            : ("capi.timeout_seconds", capi.timeoutSeconds)
+        if !(journalLeaseSeconds >= 1) {
+            problem("journal_lease_seconds", "must be at least 1 second")
+        } else if case .postgres = journalLocation, journalLeaseSeconds <= 2 * slowest.1 {
+            problem(
+                "journal_lease_seconds",
+                "\(journalLeaseSeconds) is not more than twice \(slowest.0) (\(slowest.1)): a"
+                    + " claim could run out while its request is on the wire, and another relay"
+                    + " send the same events")
+        }
         if http.maxBodyBytes < 1024 { problem("http.max_body_bytes", "must be at least 1024") }
         if http.maxConnections < 1 { problem("http.max_connections", "must be at least 1") }
 

@@ -9,8 +9,15 @@ import RelayJournal
 public struct RelayConfiguration: Sendable, Equatable, Codable {
     /// `host:port` for `serve`.
     public var listen: String = "127.0.0.1:8080"
-    /// The SQLite journal file.
+    /// Where the journal lives: a SQLite file (a relative path is beside the config), or a
+    /// `postgres://` / `postgresql://` URL of a database several relays share.
     public var journal: String = "capi-relay.sqlite"
+    /// This relay's name among relays sharing a PostgreSQL journal: it owns the delivery work
+    /// the relay claims and heads its feed and console. Nil: the host name and process id.
+    public var node: String?
+    /// How long this relay's claim on delivery work lasts in a shared journal, in seconds:
+    /// work a relay that died had claimed goes to the others when it runs out.
+    public var journalLeaseSeconds: Double = PostgresJournalOptions.defaultLeaseSeconds
     public var http: HTTPLimits = HTTPLimits()
     public var messenger: Messenger = Messenger()
     /// Page → dataset; several pages may share a dataset.
@@ -226,10 +233,12 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
 
     public init() {}
 
-    /// The feed's Unix socket: the configured path, or `capi-relay.sock` beside the journal.
+    /// The feed's Unix socket: the configured path, or `capi-relay.sock` beside a SQLite
+    /// journal (for a PostgreSQL journal, `load` puts it beside the config).
     public var feedSocketPath: String {
         if let socket = feed.socket { return socket }
-        let journalURL = URL(fileURLWithPath: journal)
+        guard case .sqlite(let path) = journalLocation else { return "capi-relay.sock" }
+        let journalURL = URL(fileURLWithPath: path)
         return journalURL.deletingLastPathComponent().appendingPathComponent("capi-relay.sock").path
     }
 
@@ -381,8 +390,9 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, journal, http, messenger, pages, capi, crm, dedupe, feed, consent, ldu,
-            shutdown
+        case listen, journal, node, http, messenger, pages, capi, crm, dedupe, feed, consent,
+            ldu, shutdown
+        case journalLeaseSeconds = "journal_lease_seconds"
         case serverEvents = "server_events"
         case capiIngest = "capi_ingest"
         case crmEcho = "crm_echo"
@@ -398,6 +408,10 @@ extension RelayConfiguration {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? listen
         journal = try c.decodeIfPresent(String.self, forKey: .journal) ?? journal
+        node = try c.decodeIfPresent(String.self, forKey: .node)
+        journalLeaseSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .journalLeaseSeconds)
+            ?? journalLeaseSeconds
         http = try c.decodeIfPresent(HTTPLimits.self, forKey: .http) ?? http
         messenger = try c.decodeIfPresent(Messenger.self, forKey: .messenger) ?? messenger
         pages = try c.decodeIfPresent([PageMapping].self, forKey: .pages) ?? pages

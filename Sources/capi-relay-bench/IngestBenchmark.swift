@@ -1,5 +1,6 @@
 import Foundation
 import RelayCore
+import RelayJournal
 
 /// End-to-end ingest: signed, unique Messenger webhooks over loopback HTTP with keep-alive into
 /// `capi-relay serve`, journaling to SQLite and delivering to the sandbox, next to the same
@@ -10,6 +11,9 @@ struct IngestBenchmark {
     var connections: Int
     var offeredRate: Double
     var nginx: String?
+    /// A PostgreSQL server the benchmark may create (and drop) databases on, for the shared
+    /// journal's figures with one relay and with two; nil leaves them out.
+    var postgres: String?
 
     static let appSecret = "bench-app-secret"
     static let pageID = "104857600000001"
@@ -55,6 +59,14 @@ struct IngestBenchmark {
             print(String(format: "  peak RSS of serve  %.1f MiB", rss))
         }
 
+        if let postgres {
+            try runShared(on: postgres, sqlite: saturated)
+        } else {
+            print(
+                "  postgres          skipped (pass --postgres URL of a server to create databases on)"
+            )
+        }
+
         // The ceiling: a static server on the same machine, the same requests.
         guard let nginx else {
             print("  static ceiling    skipped (pass --nginx PATH; apt-get install nginx-light)")
@@ -70,6 +82,26 @@ struct IngestBenchmark {
         print(
             String(
                 format: "    relay at %.0f%% of the ceiling", 100 * saturated.rate / ceiling.rate))
+    }
+
+    /// Saturation with the journal on PostgreSQL, one relay and then two behind a round-robin
+    /// of the connections, each on a database of its own, beside the SQLite figure.
+    func runShared(on server: String, sqlite: LoadGenerator.Report) throws {
+        print("  journal PostgreSQL \(PostgresConnection.redacted(server)), saturation:")
+        print("    SQLite, 1 relay     \(sqlite.summary)")
+        for count in [1, 2] {
+            let database = try ScratchDatabase(server: server)
+            defer { database.drop() }
+            let stack = try BenchStack(
+                relayBinary: relayBinary, journal: database.url, relays: count)
+            defer { stack.stop() }
+            _ = LoadGenerator(ports: stack.relayPorts, connections: connections, offeredRate: nil)
+                .run(Self.webhooks(count: 2_000, seed: 10 + count))
+            let saturated = LoadGenerator(
+                ports: stack.relayPorts, connections: connections, offeredRate: nil
+            ).run(Self.webhooks(count: events, seed: 20 + count))
+            print("    PostgreSQL, \(count) relay\(count == 1 ? " " : "s")\(saturated.summary)")
+        }
     }
 
     /// `count` signed webhooks, each a postback from a different person, as whole HTTP requests.
@@ -95,22 +127,31 @@ struct IngestBenchmark {
     }
 }
 
-/// The sandbox and `capi-relay serve` as child processes, with a config in a temporary
-/// directory: the same shape an operator staging against the sandbox runs.
+/// The sandbox and one or more `capi-relay serve` as child processes, with configs in a
+/// temporary directory: the same shape an operator staging against the sandbox runs.
 final class BenchStack {
     let directory: URL
     let sandbox: ChildProcess
-    private(set) var relay: ChildProcess
-    private(set) var relayPort: UInt16 = 0
-    /// Launch to the first webhook answered 200, in milliseconds.
+    /// One per relay, in the order started.
+    private(set) var relays: [ChildProcess] = []
+    private(set) var relayPorts: [UInt16] = []
+    /// Launch to the first webhook answered 200 by the first relay, in milliseconds.
     private(set) var startupMillis: Double = 0
     let relayBinary: String
 
     static let accessToken = "bench-access-token"
 
-    var configPath: String { directory.appendingPathComponent("capi-relay.json").path }
+    var relay: ChildProcess { relays[0] }
+    var relayPort: UInt16 { relayPorts[0] }
+    var feedPath: String { feedPath(0) }
+    /// The SQLite journal, when no PostgreSQL URL was given.
     var journalPath: String { directory.appendingPathComponent("journal.sqlite").path }
-    var feedPath: String { directory.appendingPathComponent("capi-relay.sock").path }
+    func configPath(_ index: Int) -> String {
+        directory.appendingPathComponent("capi-relay-\(index).json").path
+    }
+    func feedPath(_ index: Int) -> String {
+        directory.appendingPathComponent("capi-relay-\(index).sock").path
+    }
 
     let environment = [
         "CAPI_RELAY_APP_SECRET": IngestBenchmark.appSecret,
@@ -118,11 +159,12 @@ final class BenchStack {
         "CAPI_RELAY_ACCESS_TOKEN": BenchStack.accessToken,
     ]
 
-    init(relayBinary: String, directory existing: URL? = nil) throws {
+    /// - Parameters:
+    ///   - journal: a PostgreSQL URL all relays share; nil for a SQLite file (one relay).
+    ///   - relays: how many relays to start on the journal.
+    init(relayBinary: String, journal: String? = nil, relays count: Int = 1) throws {
         self.relayBinary = relayBinary
-        directory =
-            existing
-            ?? FileManager.default.temporaryDirectory
+        directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("capi-relay-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
@@ -135,43 +177,81 @@ final class BenchStack {
             environment: environment)
         let sandboxPort = try sandbox.waitForPort("sandbox listening")
 
-        let journalPath = directory.appendingPathComponent("journal.sqlite").path
-        let config = """
-            // Written by capi-relay-bench.
-            {
-              "listen": "127.0.0.1:0",
-              "journal": "\(journalPath)",
-              "pages": [{ "page_id": "\(IngestBenchmark.pageID)", "dataset": "880000000000001" }],
-              "capi": { "graph_url": "http://127.0.0.1:\(sandboxPort)", "timeout_seconds": 5 },
-              "rules": [{ "name": "book-call", "when": { "postback": "BOOK_CALL" }, "event": "Schedule" }]
-            }
-            """
-        relay = sandbox  // replaced by startRelay()
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        try startRelay()
+        let journal = journal ?? journalPath
+        for index in 0..<count {
+            let config = """
+                // Written by capi-relay-bench.
+                {
+                  "listen": "127.0.0.1:0",
+                  "journal": "\(journal)",
+                  "node": "bench-\(index + 1)",
+                  "feed": { "socket": "\(feedPath(index))" },
+                  "pages": [{ "page_id": "\(IngestBenchmark.pageID)", "dataset": "880000000000001" }],
+                  "capi": { "graph_url": "http://127.0.0.1:\(sandboxPort)", "timeout_seconds": 5 },
+                  "rules": [{ "name": "book-call", "when": { "postback": "BOOK_CALL" }, "event": "Schedule" }]
+                }
+                """
+            try config.write(toFile: configPath(index), atomically: true, encoding: .utf8)
+            try startRelay(index)
+        }
     }
 
-    /// Starts `serve` and times it to the first accepted webhook.
-    func startRelay() throws {
-        relay = try ChildProcess(
-            relayBinary, ["serve", "--config", configPath], environment: environment)
-        relayPort = try relay.waitForPort("relay listening")
+    /// Starts the first relay again, after it was stopped.
+    func startRelay() throws { try startRelay(0) }
+
+    /// Starts relay `index` (again, when it ran before) and times it to its first accepted
+    /// webhook.
+    func startRelay(_ index: Int) throws {
+        let relay = try ChildProcess(
+            relayBinary, ["serve", "--config", configPath(index)], environment: environment)
+        let port = try relay.waitForPort("relay listening")
         let probe = IngestBenchmark.webhooks(
             count: 1, seed: Int(relay.launchedAt % 1_000_000) + 900)
         while true {
-            let report = LoadGenerator(port: relayPort, connections: 1, offeredRate: nil).run(probe)
+            let report = LoadGenerator(port: port, connections: 1, offeredRate: nil).run(probe)
             if report.succeeded == 1 { break }
             guard relay.process.isRunning else {
                 throw BenchmarkError("serve exited:\n\(relay.stderr)")
             }
         }
-        startupMillis = Double(DispatchTime.now().uptimeNanoseconds - relay.launchedAt) / 1e6
+        if index == 0 {
+            startupMillis = Double(DispatchTime.now().uptimeNanoseconds - relay.launchedAt) / 1e6
+        }
+        if index < relays.count {
+            relays[index] = relay
+            relayPorts[index] = port
+        } else {
+            relays.append(relay)
+            relayPorts.append(port)
+        }
     }
 
     func stop() {
-        relay.stop()
+        relays.forEach { $0.stop() }
         sandbox.stop()
         try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// An empty database on a PostgreSQL server, dropped after the run.
+struct ScratchDatabase {
+    let server: String
+    let name = "capi_relay_bench_\(UUID().uuidString.prefix(8).lowercased())"
+
+    init(server: String) throws {
+        self.server = server
+        try PostgresConnection(url: server).query("CREATE DATABASE \(name)")
+    }
+
+    /// The server's URL with this database in place of the one it names.
+    var url: String {
+        guard var components = URLComponents(string: server) else { return server }
+        components.path = "/" + name
+        return components.string ?? server
+    }
+
+    func drop() {
+        _ = try? PostgresConnection(url: server).query("DROP DATABASE \(name) WITH (FORCE)")
     }
 }
 

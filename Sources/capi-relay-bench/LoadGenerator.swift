@@ -8,10 +8,22 @@ import Foundation
 /// went out: a stalled server delays the requests queued behind it, and timing from the send
 /// would hide exactly that (coordinated omission).
 struct LoadGenerator {
-    var port: UInt16
+    /// The servers to load; connection n goes to the n-th in turn, as a round-robin balancer
+    /// in front of several relays would spread them.
+    var ports: [UInt16]
     var connections: Int
     /// Requests per second across all connections; nil sends as fast as answers come back.
     var offeredRate: Double?
+
+    init(port: UInt16, connections: Int, offeredRate: Double?) {
+        self.init(ports: [port], connections: connections, offeredRate: offeredRate)
+    }
+
+    init(ports: [UInt16], connections: Int, offeredRate: Double?) {
+        self.ports = ports
+        self.connections = connections
+        self.offeredRate = offeredRate
+    }
 
     struct Report {
         var requests: Int
@@ -51,7 +63,7 @@ struct LoadGenerator {
         // cores, and the point is N requests in flight.
         let finished = DispatchSemaphore(value: 0)
         for lane in 0..<connections {
-            let port = port
+            let port = ports[lane % ports.count]
             let requests = lanes[lane]
             // Each lane starts a little later than the one before, so a fixed rate is smooth.
             let offset = interval.map { $0 * Double(lane) / Double(connections) } ?? 0

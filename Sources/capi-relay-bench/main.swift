@@ -6,6 +6,7 @@ import Foundation
 //   swift run -c release capi-relay-bench normalize [--records N] [--rounds N] [--python PATH]
 //   swift run -c release capi-relay-bench ingest [--events N] [--connections N] [--rate R]
 //                                                [--relay PATH] [--nginx PATH]
+//                                                [--postgres URL]
 //   swift run -c release capi-relay-bench large-journal [--conversions N] [--events N]
 //                                                       [--connections N] [--relay PATH]
 //   swift run -c release capi-relay-bench encode [--events N] [--rounds N]
@@ -17,7 +18,7 @@ guard let name = allArguments.first else {
         """
         usage: capi-relay-bench normalize [--records N] [--rounds N] [--python PATH]
                capi-relay-bench ingest [--events N] [--connections N] [--rate R] \
-                                       [--relay PATH] [--nginx PATH]
+                                       [--relay PATH] [--nginx PATH] [--postgres URL]
                capi-relay-bench large-journal [--conversions N] [--events N] [--connections N] \
                                               [--relay PATH]
                capi-relay-bench encode [--events N] [--rounds N]
@@ -54,7 +55,7 @@ case "ingest":
         events: Int(option("--events") ?? "") ?? 50_000,
         connections: Int(option("--connections") ?? "") ?? 16,
         offeredRate: Double(option("--rate") ?? "") ?? 5_000,
-        nginx: option("--nginx"))
+        nginx: option("--nginx"), postgres: option("--postgres"))
     do {
         try benchmark.run()
     } catch {

@@ -14,11 +14,12 @@ extension CommandRunner {
             return ExitCode.config.rawValue
         }
         guard let since = since(command) else { return ExitCode.usage.rawValue }
-        let path = command.string("journal") ?? configuration.journal
+        let location = journalLocation(command, configuration)
+        let path = location.description
 
         let report: QAReport
         do {
-            let reader = try JournalReader(path: path)
+            let reader = try JournalReader(location)
             report = QAChecklist(configuration: configuration).run(
                 conversions: try reader.conversions(sinceMillis: since.millis),
                 attempts: try reader.attempts(sinceMillis: since.millis),
@@ -55,7 +56,8 @@ extension CommandRunner {
         columns.recordID = command.string("record-id-column") ?? columns.recordID
         columns.createdAt = command.string("created-at-column") ?? columns.createdAt
         let threshold = command.int("max-mismatches") ?? configuration.qa.maxMismatches
-        let path = command.string("journal") ?? configuration.journal
+        let location = journalLocation(command, configuration)
+        let path = location.description
 
         guard let data = FileManager.default.contents(atPath: crmFile) else {
             fail("cannot read the CRM export \(crmFile)")
@@ -65,7 +67,7 @@ extension CommandRunner {
         do {
             let records = try CRMExportRecord.read(
                 csv: String(decoding: data, as: UTF8.self), columns: columns, file: crmFile)
-            let reader = try JournalReader(path: path)
+            let reader = try JournalReader(location)
             report = Reconciler.reconcile(
                 crm: records, conversions: try reader.conversions(sinceMillis: since.millis),
                 sinceMillis: since.millis)
@@ -178,7 +180,8 @@ extension CommandRunner {
             return ExitCode.config.rawValue
         }
         guard let since = since(command) else { return ExitCode.usage.rawValue }
-        let path = command.string("journal") ?? configuration.journal
+        let location = journalLocation(command, configuration)
+        let path = location.description
 
         // The bodies carry page-scoped user ids: a file of them is the owner's only.
         var output = FileHandle.standardOutput
@@ -197,7 +200,7 @@ extension CommandRunner {
         var written = 0
         var skipped = 0
         do {
-            let reader = try JournalReader(path: path)
+            let reader = try JournalReader(location)
             try reader.forEachDelivery(
                 sinceMillis: since.millis, source: command.string("source")
             ) { delivery in
@@ -250,6 +253,15 @@ extension CommandRunner {
         }
         return (millis, QATime.format(millis: millis))
     }
+
+    /// The journal a read-only command reads: `--journal` (a file or a URL), or the config's.
+    static func journalLocation(
+        _ command: ParsedCommand, _ configuration: RelayConfiguration
+    ) -> JournalLocation {
+        var probe = configuration
+        probe.journal = command.string("journal") ?? configuration.journal
+        return probe.journalLocation
+    }
 }
 
 /// Replay's progress on stderr: a bar redrawn in place on a terminal, otherwise a plain line
@@ -286,5 +298,15 @@ final class ReplayProgress {
 
     private func write(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension JournalReader {
+    /// Opens the journal where the config (or `--journal`) says it is, read-only.
+    convenience init(_ location: JournalLocation) throws(JournalError) {
+        switch location {
+        case .sqlite(let path): try self.init(path: path)
+        case .postgres(let url): try self.init(url: url)
+        }
     }
 }

@@ -230,10 +230,10 @@ enum CommandRunner {
         }
 
         let file = command.string("config") ?? "capi-relay.json"
-        let journal: SQLiteJournal
+        let journal: any Journal
         do {
             let configuration = try RelayConfiguration.load(path: file)
-            journal = try SQLiteJournal(path: configuration.journal)
+            journal = try configuration.openJournal()
         } catch let error as ConfigErrors {
             fail(error.description)
             return ExitCode.config.rawValue
@@ -334,6 +334,19 @@ enum CommandRunner {
             for problem in error.errors {
                 fail("warning: \(file): \(problem); serve will not start without it")
             }
+        }
+        // A shared journal is named as serve will use it, its password left out.
+        if case .postgres(let url) = configuration.journalLocation {
+            if PostgresConnection.holdsPassword(url) {
+                fail(
+                    "warning: \(file): journal: the URL holds a password; give it in PGPASSWORD"
+                        + " or a password file (PGPASSFILE, ~/.pgpass) to keep it out of the config"
+                )
+            }
+            print(
+                "\(file): journal \(configuration.journalLocation), shared, as node"
+                    + " \(configuration.nodeName), claims lasting"
+                    + " \(configuration.journalLeaseSeconds)s")
         }
         if missing == 0 {
             print("\(file): ok")

@@ -90,6 +90,20 @@ struct ConsoleRendererTests {
         try expectGolden(screen, "empty-connecting")
     }
 
+    @Test func theHeaderNamesTheRelayAndSaysWhenItsJournalIsShared() {
+        var state = ConsoleState.fresh()
+        let shared = FeedFixtures.hello.replacingOccurrences(
+            of: #""node":"relay-1","#,
+            with: #""node":"relay-2","journal":{"backend":"postgres","shared":true},"#)
+        state.feed([shared, FeedFixtures.snapshot()], now: Self.noon)
+        #expect(render(state).lines[0].contains("node relay-2 (shared journal)"))
+
+        var alone = ConsoleState.fresh()
+        alone.feed([FeedFixtures.hello, FeedFixtures.snapshot()], now: Self.noon)
+        let header = render(alone).lines[0]
+        #expect(header.contains("node relay-1") && !header.contains("shared journal"))
+    }
+
     @Test func disconnectedHeaderCountsDownToTheRetry() {
         var state = busyState
         state.disconnected(reason: "the relay closed the feed", retryAt: Self.noon + 2)

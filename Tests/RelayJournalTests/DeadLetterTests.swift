@@ -34,7 +34,8 @@ import Testing
         return (temp, ids)
     }
 
-    @Test func givingUpLeavesADeadLetterWithTheReasonAndTheEvent() throws {
+    @Test(arguments: JournalBackend.allCases)
+    func givingUpLeavesADeadLetterWithTheReasonAndTheEvent(_ backend: JournalBackend) throws {
         let (temp, _) = try givenUp()
         let letters = try temp.journal.deadLetters(matching: DeadLetterFilter(), limit: 10)
         #expect(letters.map(\.conversion.eventID) == ["e1", "e2", "e3"])
@@ -47,7 +48,8 @@ import Testing
         #expect(try temp.journal.counters().capiFailed == 2)
     }
 
-    @Test func filtersCombine() throws {
+    @Test(arguments: JournalBackend.allCases) func filtersCombine(_ backend: JournalBackend) throws
+    {
         let (temp, _) = try givenUp()
         func ids(_ filter: DeadLetterFilter) throws -> [String] {
             try temp.journal.deadLetters(matching: filter, limit: 10).map(\.conversion.eventID)
@@ -60,7 +62,9 @@ import Testing
         #expect(try ids(DeadLetterFilter(destination: .crm)).isEmpty)
     }
 
-    @Test func aResendQueuesAgainWithAttemptsFromZeroAndClosesTheLetter() throws {
+    @Test(arguments: JournalBackend.allCases)
+    func aResendQueuesAgainWithAttemptsFromZeroAndClosesTheLetter(_ backend: JournalBackend) throws
+    {
         let (temp, ids) = try givenUp()
         let letters = try temp.journal.deadLetters(
             matching: DeadLetterFilter(reason: "100"), limit: 10)
@@ -79,7 +83,9 @@ import Testing
         #expect(try temp.journal.resend(deadLetterIDs: letters.map(\.id), nowMillis: 9_500).isEmpty)
     }
 
-    @Test func aResendFromTheFeedClosesTheLetterToo() throws {
+    @Test(arguments: JournalBackend.allCases) func aResendFromTheFeedClosesTheLetterToo(
+        _ backend: JournalBackend
+    ) throws {
         let (temp, ids) = try givenUp()
         #expect(
             try temp.journal.requeue(eventID: "e3", confirm: false, nowMillis: 7_000)

@@ -34,8 +34,11 @@ import Testing
         return nil
     }
 
-    @Test func mintedIDsOfTheSamePersonAndNameWithinTheWindowAreOneConversion() throws {
-        let temp = try TemporaryJournal()
+    @Test(arguments: JournalBackend.allCases)
+    func mintedIDsOfTheSamePersonAndNameWithinTheWindowAreOneConversion(_ backend: JournalBackend)
+        throws
+    {
+        let temp = try TemporaryJournal(backend)
         let t: Int64 = 1_764_763_200
 
         // The later copy arrives first; the earlier one three hours after it.
@@ -60,8 +63,9 @@ import Testing
         }
     }
 
-    @Test func theIdentityRuleNeverMatchesAnEventThatCameWithItsOwnID() throws {
-        let temp = try TemporaryJournal()
+    @Test(arguments: JournalBackend.allCases)
+    func theIdentityRuleNeverMatchesAnEventThatCameWithItsOwnID(_ backend: JournalBackend) throws {
+        let temp = try TemporaryJournal(backend)
         let t: Int64 = 1_764_763_200
         _ = try temp.journal.appendAndWait(delivery([webItem("m1", at: t)]))
         let supplied = try temp.journal.appendAndWait(
@@ -72,8 +76,10 @@ import Testing
         }
     }
 
-    @Test func aSourceKeyMatchesWhenTheEventIDsDiffer() throws {
-        let temp = try TemporaryJournal()
+    @Test(arguments: JournalBackend.allCases) func aSourceKeyMatchesWhenTheEventIDsDiffer(
+        _ backend: JournalBackend
+    ) throws {
+        let temp = try TemporaryJournal(backend)
         func item(_ eventID: String) -> InboundItem {
             InboundItem(
                 signal: signal(.crmEcho), outcome: .conversion(conversion(eventID)),
@@ -92,18 +98,22 @@ import Testing
         )
     }
 
-    @Test func theConfiguredOrderDecidesWhichRuleIsCreditedAndALeftOutRuleNeverFires() throws {
+    @Test(arguments: JournalBackend.allCases)
+    func theConfiguredOrderDecidesWhichRuleIsCreditedAndALeftOutRuleNeverFires(
+        _ backend: JournalBackend
+    ) throws {
         let item = InboundItem(
             signal: signal(.quickReply), outcome: .conversion(conversion("e1")),
             sourceKey: "mid:m1")
 
         let sourceFirst = try TemporaryJournal(
-            configuration: .init(dedupeRules: [.sourceKey, .eventID]))
+            backend, configuration: .init(dedupeRules: [.sourceKey, .eventID]))
         _ = try sourceFirst.journal.appendAndWait(delivery([item]))
         let hit = try sourceFirst.journal.appendAndWait(delivery([item]))
         #expect(rule(of: hit.results[0]) == "source_key")
 
-        let onlyIdentity = try TemporaryJournal(configuration: .init(dedupeRules: [.identity]))
+        let onlyIdentity = try TemporaryJournal(
+            backend, configuration: .init(dedupeRules: [.identity]))
         _ = try onlyIdentity.journal.appendAndWait(delivery([item]))
         let again = try onlyIdentity.journal.appendAndWait(delivery([item]))
         guard case .conversion = again.results[0] else {
@@ -112,8 +122,11 @@ import Testing
         }
     }
 
-    @Test func anEchoOfAKnownConversionIsAHitAndEnrichesItsPersonsProfile() throws {
-        let temp = try TemporaryJournal()
+    @Test(arguments: JournalBackend.allCases)
+    func anEchoOfAKnownConversionIsAHitAndEnrichesItsPersonsProfile(_ backend: JournalBackend)
+        throws
+    {
+        let temp = try TemporaryJournal(backend)
         let lead = try temp.journal.appendAndWait(
             delivery([
                 InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
@@ -159,8 +172,10 @@ import Testing
         #expect(schedule.conversion.consentSource == "crm_echo")
     }
 
-    @Test func pixelEchoesCountOncePerPairAndMeasureCoverage() throws {
-        let temp = try TemporaryJournal()
+    @Test(arguments: JournalBackend.allCases) func pixelEchoesCountOncePerPairAndMeasureCoverage(
+        _ backend: JournalBackend
+    ) throws {
+        let temp = try TemporaryJournal(backend)
         _ = try temp.journal.appendAndWait(
             delivery([
                 InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1"))),

@@ -1,13 +1,17 @@
 import Foundation
 import RelayCore
+import RelayTestSupport
 import Testing
 
 @testable import RelayJournal
 
 /// The read-only view the QA commands use, and what the journal keeps for them.
 @Suite struct JournalReaderTests {
-    @Test func conversionsAttemptsWithTheirRequestsAndPixelEchoesReadBack() throws {
-        let temp = try TemporaryJournal()
+    @Test(arguments: JournalBackend.allCases)
+    func conversionsAttemptsWithTheirRequestsAndPixelEchoesReadBack(
+        _ backend: JournalBackend
+    ) throws {
+        let temp = try TemporaryJournal(backend)
         let receipt = try temp.journal.appendAndWait(
             delivery([
                 InboundItem(signal: signal(.quickReply), outcome: .conversion(conversion("e1")))
@@ -25,7 +29,9 @@ import Testing
         try temp.journal.recordPixelEcho(eventID: "e1", eventName: "Lead", seenAtMillis: 7)
         try temp.journal.recordPixelEcho(eventID: "e1", eventName: "Lead", seenAtMillis: 9)
 
-        let reader = try JournalReader(path: temp.journal.path)
+        let reader =
+            try temp.url.map { try JournalReader(url: $0) }
+            ?? JournalReader(path: temp.path)
         let stored = try reader.conversions()
         #expect(stored.map(\.eventID) == ["e1"])
         #expect(stored.first?.capiState == "sent")
@@ -37,12 +43,26 @@ import Testing
             try reader.pixelEchoes() == [
                 PixelEcho(eventID: "e1", eventName: "Lead", seenAtMillis: 7)
             ])
+        var bodies: [[UInt8]] = []
+        try reader.forEachDelivery { bodies.append($0.body) }
+        #expect(bodies == [Array("{}".utf8)], "the body comes back byte for byte")
+    }
+
+    @Test func aDatabaseNoRelayHasWrittenIsNotAJournal() throws {
+        let url = try PostgresTestServer.freshDatabase()
+        do {
+            _ = try JournalReader(url: url)
+            Issue.record("an empty database opened as a journal")
+        } catch {
+            #expect(error.code == .incompatible)
+            #expect(error.message.contains("start a relay on it first"))
+        }
     }
 
     @Test func theReaderNeverWrites() throws {
         let temp = try TemporaryJournal()
-        let reader = try JournalReader(path: temp.journal.path)
-        let database = try SQLiteDatabase(path: temp.journal.path, readOnly: true)
+        let reader = try JournalReader(path: temp.path)
+        let database = try SQLiteDatabase(path: temp.path, readOnly: true)
         #expect(throws: SQLiteError.self) { try database.execute("DELETE FROM conversions") }
         _ = reader
     }

@@ -43,6 +43,9 @@ public struct FeedHello: Sendable, Equatable {
     public var protocolVersion: Int64
     public var version: String
     public var node: String
+    /// Whether the relay's journal is a database other relays share: then the flow is this
+    /// relay's own and the totals are every relay's.
+    public var sharedJournal: Bool
     public var datasets: [String]
     public var hasCRM: Bool
 
@@ -50,6 +53,7 @@ public struct FeedHello: Sendable, Equatable {
         protocolVersion = value["protocol"]?.integerValue ?? 0
         version = value["version"]?.stringValue ?? "?"
         node = value["node"]?.stringValue ?? "?"
+        sharedJournal = value["journal"]?["shared"]?.boolValue ?? false
         datasets = value["config"]?["datasets"]?.arrayValue?.compactMap(\.stringValue) ?? []
         hasCRM = value["config"]?["crm"]?.boolValue ?? false
     }

@@ -68,7 +68,8 @@ public struct ConsoleRenderer: Sendable {
         let separator = " \(glyphs.separator) "
         var parts = ["capi-relay console"]
         if let hello = state.hello {
-            parts.append("node \(hello.node)")
+            parts.append(
+                hello.sharedJournal ? "node \(hello.node) (shared journal)" : "node \(hello.node)")
             parts.append("relay \(hello.version)")
         }
         parts.append(connectionText(state))

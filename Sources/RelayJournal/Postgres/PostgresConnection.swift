@@ -29,6 +29,11 @@ public typealias PostgresRow = [String?]
 public final class PostgresConnection {
     private var connection: OpaquePointer?
     public let redactedURL: String
+    /// The relay's name among those sharing the database, for the rows kept per relay; set
+    /// with ``identify(as:)``.
+    public private(set) var node = ""
+    /// Prepared statement names by SQL text; they live as long as the session.
+    private var statements: [String: String] = [:]
 
     /// Connects to a `postgres://` or `postgresql://` URL (libpq's own syntax, including
     /// `?host=/path/to/socket/dir`).
@@ -62,10 +67,22 @@ public final class PostgresConnection {
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError)
         -> [PostgresRow]
     {
+        try run(sql, parameters).rows
+    }
+
+    /// Runs one statement and returns how many rows it inserted, updated or deleted.
+    @discardableResult
+    public func update(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> Int {
+        try run(sql, parameters).changed
+    }
+
+    private func run(_ sql: String, _ parameters: [String?]) throws(PostgresError)
+        -> (rows: [PostgresRow], changed: Int)
+    {
         guard let connection else { throw PostgresError(sqlState: nil, message: "closed") }
+        let name = try prepared(sql, parameterCount: parameters.count)
         let result = withParameterPointers(parameters) { pointers in
-            PQexecParams(
-                connection, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
+            PQexecPrepared(connection, name, Int32(parameters.count), pointers, nil, nil, 0)
         }
         defer { PQclear(result) }
         guard let result else {
@@ -74,26 +91,52 @@ public final class PostgresConnection {
 
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK:
-            return []
+            return ([], Int(String(cString: PQcmdTuples(result))) ?? 0)
         case PGRES_TUPLES_OK:
             let rows = PQntuples(result)
             let columns = PQnfields(result)
-            return (0..<rows).map { row in
+            let values = (0..<rows).map { row in
                 (0..<columns).map { column in
                     PQgetisnull(result, row, column) == 1
                         ? nil : String(cString: PQgetvalue(result, row, column))
                 }
             }
+            return (values, Int(String(cString: PQcmdTuples(result))) ?? Int(rows))
         default:
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map {
-                String(cString: $0)
-            }
-            let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map {
-                String(cString: $0)
-            }
-            throw PostgresError(
-                sqlState: state, message: message ?? Self.firstLine(lastErrorMessage))
+            throw Self.error(from: result, fallback: lastErrorMessage)
         }
+    }
+
+    /// The name of a server-side prepared statement for `sql`, preparing it the first time:
+    /// the journal runs the same few statements for every webhook, and parsing and planning
+    /// them once per connection instead of once per call is most of a statement's cost.
+    private func prepared(_ sql: String, parameterCount: Int) throws(PostgresError) -> String {
+        if let name = statements[sql] { return name }
+        let name = "s\(statements.count)"
+        let result = PQprepare(connection, name, sql, Int32(parameterCount), nil)
+        defer { PQclear(result) }
+        guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else {
+            throw result.map { Self.error(from: $0, fallback: lastErrorMessage) }
+                ?? PostgresError(sqlState: nil, message: Self.firstLine(lastErrorMessage))
+        }
+        statements[sql] = name
+        return name
+    }
+
+    private static func error(from result: OpaquePointer, fallback: String) -> PostgresError {
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map {
+            String(cString: $0)
+        }
+        let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map {
+            String(cString: $0)
+        }
+        return PostgresError(sqlState: state, message: message ?? firstLine(fallback))
+    }
+
+    /// Whether a transaction is open (or failed and not yet rolled back) on this connection.
+    public var isInTransaction: Bool {
+        guard let connection else { return false }
+        return PQtransactionStatus(connection) != PQTRANS_IDLE
     }
 
     /// Runs several statements without parameters (a migration script).
@@ -109,10 +152,24 @@ public final class PostgresConnection {
         }
     }
 
+    /// Names the relay this session works for, in `node` and in the session setting
+    /// `capi_relay.node`, which the journal's count triggers read.
+    public func identify(as node: String) throws(PostgresError) {
+        self.node = node
+        try query("SELECT set_config('capi_relay.node', $1, false)", [node])
+    }
+
     /// Whether the server still answers; a dropped connection is reset once.
     public func isHealthy() -> Bool {
         guard let connection else { return false }
-        if PQstatus(connection) != CONNECTION_OK { PQreset(connection) }
+        if PQstatus(connection) != CONNECTION_OK {
+            // A new session has none of the old one's prepared statements or settings.
+            statements.removeAll()
+            PQreset(connection)
+            if PQstatus(connection) == CONNECTION_OK && !node.isEmpty {
+                _ = try? identify(as: node)
+            }
+        }
         return PQstatus(connection) == CONNECTION_OK
     }
 
@@ -131,6 +188,13 @@ public final class PostgresConnection {
 
     private static func firstLine(_ text: String) -> String {
         String(text.split(separator: "\n").first ?? "").trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Whether a URL carries a password, in its user info or as a `password=` parameter.
+    public static func holdsPassword(_ url: String) -> Bool {
+        guard let components = URLComponents(string: url) else { return false }
+        return components.password != nil
+            || (components.queryItems ?? []).contains { $0.name.lowercased() == "password" }
     }
 
     /// The URL without its user info (which may hold a password) and without a `password=`

@@ -47,7 +47,10 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
             "type": "hello",
             "protocol": .integer(Int64(Self.protocolVersion)),
             "version": .string(RelayVersion.current),
-            "node": .string(ProcessInfo.processInfo.hostName),
+            // Which relay this is: on a shared journal its records are its own, while the
+            // counters and totals are the whole database's.
+            "node": .string(configuration.nodeName),
+            "journal": journalSummary,
             "started_at": .string(FeedRecord.timestamp(startedAtMillis)),
             "config": configSummary,
         ])
@@ -61,6 +64,15 @@ final class RelayFeedProvider: FeedProvider, @unchecked Sendable {
         var stats = statsBody
         stats["type"] = "stats"
         return .object(stats)
+    }
+
+    /// The journal's backend, and whether other relays share it; never its URL, which may
+    /// hold a password.
+    private var journalSummary: JSONValue {
+        switch configuration.journalLocation {
+        case .sqlite: .object(["backend": "sqlite", "shared": false])
+        case .postgres: .object(["backend": "postgres", "shared": true])
+        }
     }
 
     /// What the config says, without a secret or where secrets live.
