@@ -81,6 +81,26 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         condition.unlock()
     }
 
+    /// Whether an empty transaction can begin and commit within `timeoutSeconds`: the write
+    /// probe of `/readyz`. It queues behind whatever is waiting, as an append would, so it
+    /// proves the writer is alive and not stuck behind a hung commit; it writes no row, so it
+    /// cannot prove the disk has room (a failed append reports that).
+    /// - Returns: nil when writable, else why not.
+    func probe(timeoutSeconds: Double) -> JournalError? {
+        let answered = DispatchSemaphore(value: 0)
+        let outcome = ProbeOutcome()
+        submit({ _ in }) { error in
+            outcome.set(error)
+            answered.signal()
+        }
+        guard answered.wait(timeout: .now() + timeoutSeconds) == .success else {
+            return JournalError(
+                .commitFailed, "the journal writer did not answer within \(timeoutSeconds) s")
+        }
+        guard let error = outcome.error else { return nil }
+        return error as? JournalError ?? JournalError(.commitFailed, "\(error)")
+    }
+
     /// Runs a job and waits for its commit.
     func submitAndWait(_ work: @escaping Work) throws {
         let completion = Completion<ErrorBox>()
@@ -211,4 +231,13 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
 /// An optional error that can cross threads inside a `Completion`.
 struct ErrorBox: @unchecked Sendable {
     var error: Error?
+}
+
+/// Carries a write probe's answer from the writer thread; guarded by its lock.
+private final class ProbeOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+
+    func set(_ error: Error?) { lock.withLock { stored = error } }
+    var error: Error? { lock.withLock { stored } }
 }

@@ -85,7 +85,7 @@ final class SQLiteDatabase {
         let sql: String
 
         func hash(into hasher: inout Hasher) {
-            let sampled = sql.utf8.withContiguousStorageIfAvailable { bytes in
+            let sampled: Void? = sql.utf8.withContiguousStorageIfAvailable { bytes in
                 hasher.combine(bytes.count)
                 let stride = max(bytes.count / 16, 1)
                 for index in Swift.stride(from: 0, to: bytes.count, by: stride) {

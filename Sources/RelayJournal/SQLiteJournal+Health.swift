@@ -47,35 +47,9 @@ extension SQLiteJournal: JournalHealth {
         }
     }
 
-    /// Whether a write transaction can start and commit now, within `timeoutSeconds`.
-    ///
-    /// The probe goes through the one writer thread, behind whatever is queued, so it proves
-    /// what an append needs: the writer is alive, not stuck behind a hung commit, and SQLite
-    /// grants the write lock (`BEGIN IMMEDIATE`). It writes no row, so it cannot prove that
-    /// the disk has room; a failed append reports that.
-    /// - Returns: nil when writable, else why not.
+    /// Whether a write transaction can start and commit now, within `timeoutSeconds`: through
+    /// the one writer thread, where SQLite grants the write lock (`BEGIN IMMEDIATE`).
     public func probeWritable(timeoutSeconds: Double) -> JournalError? {
-        let answered = DispatchSemaphore(value: 0)
-        let outcome = ProbeOutcome()
-        writer.submit({ _ in }) { error in
-            outcome.set(error)
-            answered.signal()
-        }
-        guard answered.wait(timeout: .now() + timeoutSeconds) == .success else {
-            return JournalError(
-                .commitFailed, "the journal writer did not answer within \(timeoutSeconds) s")
-        }
-        guard let error = outcome.error else { return nil }
-        return error as? JournalError ?? JournalError(.commitFailed, "\(error)")
+        writer.probe(timeoutSeconds: timeoutSeconds)
     }
-}
-
-/// Carries a write probe's answer from the writer thread, for either backend; guarded by its
-/// lock.
-final class ProbeOutcome: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-
-    func set(_ error: Error?) { lock.withLock { stored = error } }
-    var error: Error? { lock.withLock { stored } }
 }

@@ -181,7 +181,6 @@ extension CommandRunner {
         }
         guard let since = since(command) else { return ExitCode.usage.rawValue }
         let location = journalLocation(command, configuration)
-        let path = location.description
 
         // The bodies carry page-scoped user ids: a file of them is the owner's only.
         var output = FileHandle.standardOutput

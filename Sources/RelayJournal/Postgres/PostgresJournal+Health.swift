@@ -22,20 +22,8 @@ extension PostgresJournal {
     }
 
     /// Whether this relay's writer can begin and commit a transaction on the database now,
-    /// within `timeoutSeconds`. It goes through the writer, behind what is queued, as an
-    /// append would, and writes no row.
+    /// within `timeoutSeconds`.
     public func probeWritable(timeoutSeconds: Double) -> JournalError? {
-        let answered = DispatchSemaphore(value: 0)
-        let outcome = ProbeOutcome()
-        writer.submit({ _ in }) { error in
-            outcome.set(error)
-            answered.signal()
-        }
-        guard answered.wait(timeout: .now() + timeoutSeconds) == .success else {
-            return JournalError(
-                .commitFailed, "the journal writer did not answer within \(timeoutSeconds) s")
-        }
-        guard let error = outcome.error else { return nil }
-        return error as? JournalError ?? JournalError(.commitFailed, "\(error)")
+        writer.probe(timeoutSeconds: timeoutSeconds)
     }
 }
