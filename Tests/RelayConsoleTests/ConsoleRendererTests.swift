@@ -54,6 +54,14 @@ struct ConsoleRendererTests {
         let line = render(state, width: 120).lines[4]
         #expect(line.contains("Coverage   pixel 63%"))
         #expect(line.contains("Lead (8): psid 100% em 50% ph 13% ext 0% fbc 0% fbp 0%"))
+
+        // A line too long for the screen ends in …, like every clipped line.
+        state.stats.matchKeys.append(
+            MatchKeyShare(eventName: "Purchase", conversions: 3, carrying: ["em": 3]))
+        let clipped = render(state, width: 120).lines[4]
+        #expect(clipped.count == 120)
+        #expect(clipped.contains("Lead (8): psid 100%"))
+        #expect(clipped.hasSuffix("…"), "\(clipped)")
     }
 
     @Test func aRefusedResendFitsTheStatusLineAt120Columns() {

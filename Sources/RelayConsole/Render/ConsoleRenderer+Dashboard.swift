@@ -75,7 +75,8 @@ extension ConsoleRenderer {
             }
             text += "   \(entry.eventName) (\(entry.conversions)): " + shares.joined(separator: " ")
         }
-        screen.put(String(text.prefix(max(width - 12, 0))), row: row, column: 12, role: .text)
+        // The screen clips it, ending in … where the line runs out.
+        screen.put(text, row: row, column: 12, role: .text)
         row += 1
     }
 

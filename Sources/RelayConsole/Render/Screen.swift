@@ -29,9 +29,12 @@ public struct Screen: Sendable, Equatable {
     public mutating func put(_ text: String, row: Int, column: Int, role: ThemeRole) -> Int {
         guard rows.indices.contains(row) else { return column }
         var x = column
-        for character in text {
+        for (offset, character) in text.enumerated() {
             guard x < width else {
-                if character != " " && width > 0 {
+                // Clipped where a space falls, the line would still pass for whole ("ext"
+                // without its figure): what matters is whether anything visible was cut.
+                let cut = text.dropFirst(offset)
+                if cut.contains(where: { $0 != " " }) && width > 0 {
                     rows[row][width - 1] = Cell(character: "…", role: role)
                 }
                 break
