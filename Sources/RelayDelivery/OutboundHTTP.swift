@@ -83,8 +83,22 @@ public final class URLSessionTransport: OutboundHTTP, @unchecked Sendable {
             done.signal()
         }
         task.resume()
-        done.wait()
+        // The deadline is kept here: URLSession's own timeout is one of inactivity, and on
+        // Linux it did not end a request whose server never answered. Everything built on a
+        // request's length (backoff, the shutdown deadline, a shared journal's leases) needs
+        // this bound to hold.
+        guard done.wait(timeout: .now() + timeoutSeconds) == .success else {
+            task.cancel()
+            return .failure(
+                TransportFailure(
+                    timedOut: true,
+                    message: "timed out after \(Self.seconds(timeoutSeconds)) s without an answer"))
+        }
         return box.result ?? .failure(TransportFailure(timedOut: false, message: "no result"))
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
     }
 
     /// The error without its URL: URLError descriptions quote the URL, and CAPI URLs carry
@@ -104,6 +118,14 @@ public final class URLSessionTransport: OutboundHTTP, @unchecked Sendable {
     }
 }
 
+/// The completion handler's result, read after it signals; guarded by its lock, since a
+/// request cancelled at its deadline may still complete while the caller has moved on.
 private final class ResultBox: @unchecked Sendable {
-    var result: Result<OutboundResponse, TransportFailure>?
+    private let lock = NSLock()
+    private var stored: Result<OutboundResponse, TransportFailure>?
+
+    var result: Result<OutboundResponse, TransportFailure>? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
 }

@@ -197,6 +197,29 @@ import Testing
                 == Set(claimed.map(\.conversionID)))
     }
 
+    /// Two live relays under one name would each take the other's claims for their own.
+    @Test func aSecondLiveRelayUnderTheSameNodeNameIsRefusedAndTheNameIsFreeOnceItStops()
+        throws
+    {
+        let (url, a, b) = try twoNodes()
+        defer { b.close() }
+        let started = Date()
+        do {
+            _ = try PostgresJournal(url: url, options: PostgresJournalOptions(node: "relay-a"))
+            Issue.record("a second relay-a must be refused while the first runs")
+        } catch {
+            #expect(error.code == .incompatible)
+            #expect(error.message.contains("another relay is running as node relay-a"))
+            #expect(!error.message.contains("password"))
+        }
+        #expect(
+            Date().timeIntervalSince(started) >= 4, "it waits for a restarted relay's old session")
+
+        a.close()
+        let again = try PostgresJournal(url: url, options: PostgresJournalOptions(node: "relay-a"))
+        again.close()
+    }
+
     @Test func aJournalFromANewerVersionIsRefusedWithWhatToDo() throws {
         let url = try PostgresTestServer.freshDatabase()
         PostgresJournal.closeAfterOpening(url)

@@ -51,11 +51,39 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
             let writeConnection = try Self.connect(url, node: options.node)
             try PostgresSchema.migrate(writeConnection)
             reader = try Self.connect(url, node: options.node)
+            try Self.claimNodeName(options.node, on: reader, url: redactedURL)
             writer = GroupCommitWriter(database: writeConnection)
         } catch let error as JournalError {
             throw error
         } catch {
             throw JournalError(.io, "cannot open journal \(redactedURL): \(error)")
+        }
+    }
+
+    /// The two-key advisory lock class of node names: a space apart from the one-key locks
+    /// appends take on their events' keys.
+    static let nodeLockClass: Int32 = 0x6361_7069  // "capi"
+
+    /// Takes the session-scoped lock that says a relay runs as `node` on this database, which
+    /// ends with the session (a killed relay's too): two live relays under one name would
+    /// each take the other's claims for their own and send them twice. A relay restarted under
+    /// its name may find its old session not yet ended, so it tries for a few seconds.
+    private static func claimNodeName(
+        _ node: String, on connection: PostgresConnection, url: String
+    ) throws {
+        let deadline = Date().addingTimeInterval(5)
+        while true {
+            let rows = try connection.query(
+                "SELECT pg_try_advisory_lock($1::integer, hashtext($2))",
+                [String(nodeLockClass), node])
+            if rows.first?.first == "t" { return }
+            guard Date() < deadline else {
+                throw JournalError(
+                    .incompatible,
+                    "another relay is running as node \(node) on journal \(url); give each relay"
+                        + " a node name of its own")
+            }
+            Thread.sleep(forTimeInterval: 0.2)
         }
     }
 
@@ -87,6 +115,8 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
                 }
             }, done: { _ in })
         writer.close()
+        // The name is free for this relay's successor as soon as it stops.
+        readLock.withLock { reader.close() }
     }
 
     /// Transactions committed since this journal was opened; concurrent appends share them.

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+@testable import RelayDelivery
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real transport against a loopback server that takes the request and never answers:
+/// the configured timeout must end it, whatever URLSession does with its own.
+@Suite struct URLSessionTransportTests {
+    @Test func aServerThatNeverAnswersTimesOutAtTheConfiguredDeadline() throws {
+        let server = try SilentServer()
+        defer { server.stop() }
+        let transport = URLSessionTransport()
+        let url = try #require(URL(string: "http://127.0.0.1:\(server.port)/v25.0/880/events"))
+
+        let start = Date()
+        let result = transport.post(
+            url: url, headers: ["Content-Type": "application/json"], body: Array("{}".utf8),
+            timeoutSeconds: 0.5)
+        let elapsed = Date().timeIntervalSince(start)
+
+        guard case .failure(let failure) = result else {
+            Issue.record("a server that never answers gave \(result)")
+            return
+        }
+        #expect(failure.timedOut)
+        #expect(failure.message == "timed out after 0.5 s without an answer")
+        #expect(elapsed >= 0.5 && elapsed < 3, "took \(elapsed) s")
+        #expect(server.accepted >= 1, "the request reached the server")
+    }
+}
+
+/// Accepts connections on a loopback port and reads, but never writes a byte.
+private final class SilentServer: @unchecked Sendable {
+    let port: UInt16
+    private let listener: Int32
+    private let lock = NSLock()
+    private var clients: [Int32] = []
+    private var stopped = false
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 8) == 0 else {
+            close(listener)
+            throw POSIXError(.EADDRINUSE)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getsockname(listener, $0, &length)
+            }
+        }
+        self.listener = listener
+        port = UInt16(bigEndian: address.sin_port)
+        Thread { [self] in acceptLoop() }.start()
+    }
+
+    var accepted: Int { lock.withLock { clients.count } }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            let keep = lock.withLock { () -> Bool in
+                if stopped { return false }
+                clients.append(client)
+                return true
+            }
+            if !keep {
+                close(client)
+                return
+            }
+        }
+    }
+
+    func stop() {
+        let open = lock.withLock { () -> [Int32] in
+            stopped = true
+            return clients
+        }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for client in open { close(client) }
+    }
+}
