@@ -196,6 +196,13 @@ public final class CAPIDispatcher: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
             for index in stride(from: lane, to: chunks.count, by: lanes) {
                 guard mayStartRequest else { return }
+                // On a shared journal a later chunk could start after its claim lapsed; what
+                // is left is claimed again next pass.
+                guard
+                    journal.claimHolds(
+                        since: now, now: clock.nowMillis(),
+                        forRequestOf: destination.requestTimeoutSeconds)
+                else { return }
                 let chunk = chunks[index]
                 deliver(
                     chunk.items, dataset: chunk.group.dataset,

@@ -121,9 +121,9 @@ public final class CRMSink: @unchecked Sendable {
         guard mayStartRequest else { return false }
         let destination = self.destination
         let pending: [PendingConversion]
+        let claimedAt = clock.nowMillis()
         do {
-            pending = try journal.due(
-                for: .crm, nowMillis: clock.nowMillis(), limit: CRMSink.passLimit)
+            pending = try journal.due(for: .crm, nowMillis: claimedAt, limit: CRMSink.passLimit)
         } catch {
             logger.error("journal read failed", [("destination", "crm"), ("error", "\(error)")])
             return false
@@ -137,6 +137,13 @@ public final class CRMSink: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
             for index in stride(from: lane, to: pending.count, by: lanes) {
                 guard mayStartRequest, limiter.acquire() else { return }
+                // A lane posts one at a time: on a shared journal the last posts of a pass
+                // could start after their claim lapsed. What is left is claimed again next pass.
+                guard
+                    journal.claimHolds(
+                        since: claimedAt, now: clock.nowMillis(),
+                        forRequestOf: destination.requestTimeoutSeconds)
+                else { return }
                 deliver(pending[index], to: url, destination: destination)
             }
         }

@@ -392,9 +392,26 @@ public protocol Journal: JournalHealth {
 
     /// Stops the writer after the queued work is committed.
     func close()
+
+    /// How long a claim made by `due` lasts, in seconds; nil when claims never lapse.
+    var claimLifetimeSeconds: Double? { get }
 }
 
 extension Journal {
+    /// How long a claim made by ``due(for:nowMillis:limit:)`` lasts, in seconds; nil when
+    /// claims never lapse (one relay on a journal of its own).
+    public var claimLifetimeSeconds: Double? { nil }
+
+    /// Whether a request of up to `timeoutSeconds`, started `now`, would end within the claim
+    /// taken at `claimedAtMillis`. A destination starts no request on a claim it could not
+    /// finish within: past its lease, another relay may be sending the same events.
+    public func claimHolds(
+        since claimedAtMillis: Int64, now nowMillis: Int64, forRequestOf timeoutSeconds: Double
+    ) -> Bool {
+        guard let lifetime = claimLifetimeSeconds else { return true }
+        return Double(nowMillis - claimedAtMillis) / 1000 + timeoutSeconds < lifetime
+    }
+
     /// Records a pixel echo and waits for the commit; for callers that may block (tools,
     /// tests). `qa` compares these with the server's conversions (pixel coverage).
     /// - Parameter seenAtMillis: epoch milliseconds.

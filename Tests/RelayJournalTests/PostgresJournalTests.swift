@@ -197,6 +197,22 @@ import Testing
                 == Set(claimed.map(\.conversionID)))
     }
 
+    /// A destination starts a request on a claim only when the request can end within the
+    /// lease; a journal of one relay's own has no lease to run out.
+    @Test func aClaimHoldsOnlyForARequestThatCanEndWithinTheLease() throws {
+        let (_, a, b) = try twoNodes(leaseSeconds: 10)
+        defer {
+            a.close()
+            b.close()
+        }
+        let shared: any Journal = a
+        #expect(shared.claimLifetimeSeconds == 10)
+        #expect(shared.claimHolds(since: 0, now: 4_000, forRequestOf: 5))
+        #expect(!shared.claimHolds(since: 0, now: 5_000, forRequestOf: 5))
+        let alone = try TemporaryJournal(.sqlite)
+        #expect(alone.journal.claimHolds(since: 0, now: 86_400_000, forRequestOf: 5))
+    }
+
     /// Two live relays under one name would each take the other's claims for their own.
     @Test func aSecondLiveRelayUnderTheSameNodeNameIsRefusedAndTheNameIsFreeOnceItStops()
         throws

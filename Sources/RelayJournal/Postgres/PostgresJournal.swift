@@ -122,6 +122,8 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
     /// Transactions committed since this journal was opened; concurrent appends share them.
     public var transactionsCommitted: Int { writer.transactionsCommitted }
 
+    public var claimLifetimeSeconds: Double? { options.leaseSeconds }
+
     // MARK: Appending
 
     public func append(
