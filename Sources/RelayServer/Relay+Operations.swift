@@ -96,15 +96,16 @@ extension Relay {
         let probe = healthJournal.probeWritable(timeoutSeconds: settings.journalTimeoutSeconds)
         var journalProblem = probe.map { "not writable: \($0.message)" }
 
-        var backlog: [String: Int] = [:]
+        var backlog: [String: Int]? = [:]
         let destinations: [Destination] = configuration.crm == nil ? [.capi] : [.capi, .crm]
         do {
             for destination in destinations {
                 let pending = try healthJournal.pendingSummary(for: destination)
-                backlog[destination.rawValue] = pending.reduce(0) { $0 + $1.count }
+                backlog?[destination.rawValue] = pending.reduce(0) { $0 + $1.count }
             }
         } catch {
             journalProblem = journalProblem ?? "not readable: \(error.message)"
+            backlog = nil
         }
         return Readiness.checks(
             Readiness.Inputs(

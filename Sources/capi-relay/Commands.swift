@@ -26,8 +26,9 @@ enum Commands {
         "config", short: "c", valueName: "FILE", default: "capi-relay.json",
         help: "The config file; its journal path, rules and qa section apply.")
     static let journalOption = OptionDeclaration.string(
-        "journal", valueName: "FILE",
-        help: "Read this journal instead of the config's (a copy, say); opened read-only.")
+        "journal", valueName: "FILE|URL",
+        help: "Read this journal instead of the config's (a copy, say, or a postgres:// URL);"
+            + " opened read-only. The config still gives the rules and qa section.")
     static let sinceOption = OptionDeclaration.string(
         "since", valueName: "TIME",
         help: "Only what was journaled from TIME: 2025-12-01, 2025-12-01T09:00:00Z, unix"

@@ -24,7 +24,7 @@ import Testing
     @Test func eachFailingCheckIsNamedFirstAndExplained() {
         var inputs = Self.healthy
         inputs.paused = ["capi": "graph_190 code=190 Invalid OAuth access token."]
-        inputs.backlog["crm"] = 101
+        inputs.backlog?["crm"] = 101
         inputs.draining = true
         let response = Readiness.response(Readiness.checks(inputs))
         #expect(response.status == 503)
@@ -45,5 +45,18 @@ import Testing
         #expect(
             String(decoding: response.body, as: UTF8.self).hasPrefix(
                 "not ready: journal\nFAIL journal: not writable: the journal is closed\n"))
+    }
+
+    /// With the journal unreadable nothing is known of the backlog, and it does not say
+    /// "nothing pending".
+    @Test func aJournalThatCannotBeReadLeavesTheBacklogUnknown() {
+        var inputs = Self.healthy
+        inputs.journalProblem = "not readable: no connection to the server"
+        inputs.backlog = nil
+        let body = String(
+            decoding: Readiness.response(Readiness.checks(inputs)).body, as: UTF8.self)
+        #expect(body.hasPrefix("not ready: journal, backlog\n"), "\(body)")
+        #expect(body.contains("FAIL backlog: unknown: the journal could not be read"))
+        #expect(!body.contains("nothing pending"))
     }
 }

@@ -17,8 +17,9 @@ enum Readiness {
         var journalProblem: String?
         /// Destination (`capi`, `crm`) → why it is paused.
         var paused: [String: String]
-        /// Destination → pending conversions, all datasets together.
-        var backlog: [String: Int]
+        /// Destination → pending conversions, all datasets together; nil when the journal
+        /// could not be read, so nothing is known of it.
+        var backlog: [String: Int]?
         var maxBacklog: Int
     }
 
@@ -41,14 +42,21 @@ enum Readiness {
                 detail: paused.isEmpty
                     ? "no destination paused"
                     : paused.map { "\($0.key) paused: \($0.value)" }.joined(separator: "; ")))
-        let backlog = inputs.backlog.sorted { $0.key < $1.key }
-        let over = backlog.filter { $0.value > inputs.maxBacklog }
-        let counts = backlog.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        checks.append(
-            ReadinessCheck(
-                name: "backlog", passed: over.isEmpty,
-                detail: "\(counts.isEmpty ? "nothing" : counts) pending, threshold"
-                    + " \(inputs.maxBacklog) per destination"))
+        if let known = inputs.backlog {
+            let backlog = known.sorted { $0.key < $1.key }
+            let over = backlog.filter { $0.value > inputs.maxBacklog }
+            let counts = backlog.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            checks.append(
+                ReadinessCheck(
+                    name: "backlog", passed: over.isEmpty,
+                    detail: "\(counts.isEmpty ? "nothing" : counts) pending, threshold"
+                        + " \(inputs.maxBacklog) per destination"))
+        } else {
+            checks.append(
+                ReadinessCheck(
+                    name: "backlog", passed: false,
+                    detail: "unknown: the journal could not be read"))
+        }
         return checks
     }
 
