@@ -177,6 +177,12 @@ public final class PostgresConnection {
         connection.map { String(cString: PQerrorMessage($0)) } ?? "closed"
     }
 
+    /// Why the last attempt to connect or reconnect failed, as libpq says it (never the
+    /// password: libpq does not repeat it).
+    public var connectionProblem: String {
+        lastErrorMessage.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Calls `body` with C strings for each parameter (NULL for nil), alive for the call.
     private func withParameterPointers<R>(
         _ parameters: [String?], _ body: ([UnsafePointer<CChar>?]) -> R

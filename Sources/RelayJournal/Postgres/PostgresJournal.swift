@@ -531,7 +531,8 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
             // No answer from the server at all: the connection may have dropped (a restart, a
             // failover). Open it again once, and read again.
             guard reader.isHealthy() else {
-                throw JournalError(.io, "journal read failed: \(error)")
+                throw JournalError(
+                    .io, "journal read failed: \(error); reconnecting: \(reader.connectionProblem)")
             }
             do {
                 return try body(reader)
