@@ -236,6 +236,37 @@ import Testing
         again.close()
     }
 
+    /// A relay whose connections dropped, and whose name another relay took meanwhile, takes
+    /// no delivery work until the name is free again: both would count those claims as theirs.
+    @Test func aRelayThatLostItsNodeNameToAnotherClaimsNothingUntilItIsFree() throws {
+        let url = try PostgresTestServer.freshDatabase()
+        let a = try PostgresJournal(url: url, options: PostgresJournalOptions(node: "relay-a"))
+        defer { a.close() }
+        _ = try a.appendAndWait(delivery([lead(1)]))
+
+        // The server drops relay-a's sessions, as a failover or a restart of it would.
+        let admin = try PostgresConnection(url: url)
+        defer { admin.close() }
+        try admin.query(
+            """
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+            """)
+        let b = try PostgresJournal(url: url, options: PostgresJournalOptions(node: "relay-a"))
+
+        #expect(throws: JournalError.self) { try a.due(for: .capi, nowMillis: .max, limit: 10) }
+        #expect(try a.due(for: .capi, nowMillis: .max, limit: 10).isEmpty)
+        let problem = a.probeWritable(timeoutSeconds: 2)
+        #expect(problem?.message.contains("another relay holds node name relay-a") == true)
+
+        // Free once b's session has ended on the server, a moment after it closes.
+        b.close()
+        #expect(
+            try eventually(timeout: 10) {
+                try a.due(for: .capi, nowMillis: .max, limit: 10).count == 1
+            })
+    }
+
     @Test func aJournalFromANewerVersionIsRefusedWithWhatToDo() throws {
         let url = try PostgresTestServer.freshDatabase()
         PostgresJournal.closeAfterOpening(url)

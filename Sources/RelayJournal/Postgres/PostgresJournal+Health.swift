@@ -24,6 +24,6 @@ extension PostgresJournal {
     /// Whether this relay's writer can begin and commit a transaction on the database now,
     /// within `timeoutSeconds`.
     public func probeWritable(timeoutSeconds: Double) -> JournalError? {
-        writer.probe(timeoutSeconds: timeoutSeconds)
+        nodeNameProblem() ?? writer.probe(timeoutSeconds: timeoutSeconds)
     }
 }

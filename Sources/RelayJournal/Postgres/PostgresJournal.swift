@@ -38,6 +38,10 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
     /// Guarded by `readLock`.
     private let reader: PostgresConnection
     private let readLock = NSLock()
+    /// Guarded by `readLock`: whether the reader's session holds this relay's node name. A
+    /// reconnected session takes it again; while another relay holds it, this one claims no
+    /// delivery work and reports itself unready.
+    private var holdsNodeName = true
 
     /// Connects, brings the schema up to date, and names this relay on both connections.
     public init(
@@ -73,10 +77,7 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
     ) throws {
         let deadline = Date().addingTimeInterval(5)
         while true {
-            let rows = try connection.query(
-                "SELECT pg_try_advisory_lock($1::integer, hashtext($2))",
-                [String(nodeLockClass), node])
-            if rows.first?.first == "t" { return }
+            if try tryNodeName(node, on: connection) { return }
             guard Date() < deadline else {
                 throw JournalError(
                     .incompatible,
@@ -85,6 +86,34 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.2)
         }
+    }
+
+    /// One attempt at the node-name lock; true when this session holds it.
+    private static func tryNodeName(_ node: String, on connection: PostgresConnection) throws
+        -> Bool
+    {
+        let rows = try connection.query(
+            "SELECT pg_try_advisory_lock($1::integer, hashtext($2))", [String(nodeLockClass), node])
+        return rows.first?.first == "t"
+    }
+
+    /// Nil while this relay's reader holds its node name (taking it again after a reconnect),
+    /// else why it does not.
+    func nodeNameProblem() -> JournalError? {
+        readLock.lock()
+        defer { readLock.unlock() }
+        if !holdsNodeName {
+            holdsNodeName = (try? Self.tryNodeName(options.node, on: reader)) ?? false
+        }
+        return holdsNodeName ? nil : nodeNameTaken
+    }
+
+    private var nodeNameTaken: JournalError {
+        JournalError(
+            .incompatible,
+            "another relay holds node name \(options.node) on journal \(redactedURL) since this"
+                + " relay's connection dropped; this relay claims no delivery work until it is free"
+        )
     }
 
     private static func connect(_ url: String, node: String) throws -> PostgresConnection {
@@ -167,8 +196,10 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
     public func due(
         for destination: Destination, nowMillis: Int64, limit: Int
     ) throws(JournalError) -> [PendingConversion] {
+        // Without its name, another relay may own this relay's claims: take none.
+        if nodeNameProblem() != nil { return [] }
         let column = destination.rawValue
-        let rows = try read { connection in
+        let rows = try read(claiming: true) { connection in
             try connection.query(
                 """
                 WITH due AS (
@@ -522,7 +553,11 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
 
     /// Runs a read (or a claim, one statement) on the reader connection. A connection the
     /// server dropped is opened again once before the read fails.
-    func read<T>(_ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
+    /// - Parameter claiming: the read takes delivery work, which a relay must not do without
+    ///   its node name.
+    func read<T>(claiming: Bool = false, _ body: (PostgresConnection) throws -> T)
+        throws(JournalError) -> T
+    {
         readLock.lock()
         defer { readLock.unlock() }
         do {
@@ -534,6 +569,9 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
                 throw JournalError(
                     .io, "journal read failed: \(error); reconnecting: \(reader.connectionProblem)")
             }
+            // A new session: the node name went with the old one.
+            holdsNodeName = (try? Self.tryNodeName(options.node, on: reader)) ?? false
+            if claiming && !holdsNodeName { throw nodeNameTaken }
             do {
                 return try body(reader)
             } catch {
