@@ -151,6 +151,18 @@ public enum DeliveryStateChange: Sendable, Equatable {
     case expired(reason: String)
 }
 
+extension DeliveryStateChange {
+    /// The reason of the dead letter this change leaves; nil for a change that leaves none.
+    var deadLetterReason: DeadLetterReason? {
+        switch self {
+        case .failed(let reason): reason
+        case .expired(let reason):
+            DeadLetterReason(code: DeadLetterReason.expiredCode, message: reason)
+        case .sent, .retry: nil
+        }
+    }
+}
+
 /// Why an event left a destination's queue undelivered, kept with its dead letter.
 public struct DeadLetterReason: Sendable, Equatable {
     /// Short and stable, for `resend --reason` and for metric labels: `graph_100`,

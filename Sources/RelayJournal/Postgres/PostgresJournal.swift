@@ -365,13 +365,7 @@ public final class PostgresJournal: Journal, @unchecked Sendable {
         }
 
         // Giving up leaves a dead letter beside the state, in the same transaction.
-        let deadLetter: DeadLetterReason
-        switch change {
-        case .failed(let reason): deadLetter = reason
-        case .expired(let reason):
-            deadLetter = DeadLetterReason(code: DeadLetterReason.expiredCode, message: reason)
-        case .sent, .retry: return
-        }
+        guard let deadLetter = change.deadLetterReason else { return }
         try connection.query(
             """
             INSERT INTO dead_letters (conversion_id, destination, reason_code, graph_code,
