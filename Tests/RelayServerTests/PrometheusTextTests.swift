@@ -76,4 +76,27 @@ import Testing
         #expect(index.entry("b") == nil)
         #expect(index.entry("c") != nil)
     }
+
+    @Test func theConversionIndexGivesEachIDItsOwnLabels() {
+        let index = ConversionIndex(capacity: 10)
+        index.remember("a", .init(eventName: "Lead", dataset: "1", acknowledgedAtMillis: 5))
+        index.remember("b", .init(eventName: "Purchase", dataset: "1", acknowledgedAtMillis: 6))
+        index.remember("c", .init(eventName: "Lead", dataset: "2", acknowledgedAtMillis: 7))
+        #expect(index.entry("a") == .init(eventName: "Lead", dataset: "1", acknowledgedAtMillis: 5))
+        #expect(
+            index.entry("b") == .init(eventName: "Purchase", dataset: "1", acknowledgedAtMillis: 6))
+        #expect(index.entry("c") == .init(eventName: "Lead", dataset: "2", acknowledgedAtMillis: 7))
+        #expect(index.entry("d") == nil)
+    }
+
+    @Test func pastItsLabelLimitTheConversionIndexForgetsRatherThanGrows() {
+        let index = ConversionIndex(capacity: ConversionIndex.maxLabels + 10)
+        for number in 0...ConversionIndex.maxLabels {
+            index.remember(
+                "id\(number)",
+                .init(eventName: "Custom\(number)", dataset: "1", acknowledgedAtMillis: 1))
+        }
+        #expect(index.entry("id0")?.eventName == "Custom0")
+        #expect(index.entry("id\(ConversionIndex.maxLabels)") == nil)
+    }
 }

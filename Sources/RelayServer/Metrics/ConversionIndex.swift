@@ -15,43 +15,78 @@ final class ConversionIndex: @unchecked Sendable {
         var acknowledgedAtMillis: Int64
     }
 
+    /// What one remembered conversion costs: a 64-bit key and 24 bytes, rather than its
+    /// event id and label strings. With strings, the 100,000 entries of the default capacity
+    /// held about 37 MiB of the relay's memory once full (`capi-relay-bench ingest`).
+    private struct Slot {
+        var label: Int32
+        var acknowledgedAtMillis: Int64
+        /// When it was remembered, so that an id remembered again outlives its older copy.
+        var number: Int
+    }
+
+    /// Distinct (event name, dataset) pairs kept; the metrics' own label sets are smaller.
+    static let maxLabels = 4_096
+
     let capacity: Int
     private let lock = NSLock()
-    /// Guarded by `lock`: each entry with the number it was remembered under.
-    private var entries: [String: (entry: Entry, number: Int)] = [:]
-    /// Guarded by `lock`: ids in the order they were remembered, with that number, so that an
-    /// id remembered again is not evicted for its earlier, older copy.
-    private var order: [(eventID: String, number: Int)] = []
-    /// Guarded by `lock`: where the oldest live id sits in `order`.
+    /// Guarded by `lock`: by the event id's hash (seeded per process, as `Hasher` is; two
+    /// ids sharing one would only share labels).
+    private var slots: [Int: Slot] = [:]
+    /// Guarded by `lock`: the keys in the order they were remembered, a ring of `capacity`.
+    private var ring: [(key: Int, number: Int)] = []
+    /// Guarded by `lock`: where the oldest key sits in `ring` once it is full.
     private var head = 0
     /// Guarded by `lock`.
     private var nextNumber = 0
+    /// Guarded by `lock`: each label pair once, and its place in `labels`.
+    private var labels: [(eventName: String, dataset: String)] = []
+    private var labelNumbers: [String: [String: Int32]] = [:]
 
     init(capacity: Int = 100_000) {
-        self.capacity = capacity
+        self.capacity = max(capacity, 1)
     }
 
     func remember(_ eventID: String, _ entry: Entry) {
+        let key = eventID.hashValue
         lock.withLock {
-            entries[eventID] = (entry, nextNumber)
-            order.append((eventID, nextNumber))
+            guard let label = label(entry.eventName, entry.dataset) else { return }
+            let number = nextNumber
             nextNumber += 1
-            while entries.count > capacity {
-                let oldest = order[head]
-                if entries[oldest.eventID]?.number == oldest.number {
-                    entries[oldest.eventID] = nil
-                }
-                head += 1
+            slots[key] = Slot(
+                label: label, acknowledgedAtMillis: entry.acknowledgedAtMillis, number: number)
+            guard ring.count == capacity else {
+                ring.append((key, number))
+                return
             }
-            // Compact now and then, so that `order` does not grow with every id ever seen.
-            if head > capacity {
-                order.removeFirst(head)
-                head = 0
+            let oldest = ring[head]
+            if slots[oldest.key]?.number == oldest.number {
+                slots[oldest.key] = nil
             }
+            ring[head] = (key, number)
+            head = (head + 1) % capacity
         }
     }
 
     func entry(_ eventID: String) -> Entry? {
-        lock.withLock { entries[eventID]?.entry }
+        let key = eventID.hashValue
+        return lock.withLock {
+            guard let slot = slots[key] else { return nil }
+            let label = labels[Int(slot.label)]
+            return Entry(
+                eventName: label.eventName, dataset: label.dataset,
+                acknowledgedAtMillis: slot.acknowledgedAtMillis)
+        }
+    }
+
+    /// The pair's number, new if need be; nil once `maxLabels` are taken (the conversion then
+    /// counts as `other`, as one this process never saw). Called with `lock` held.
+    private func label(_ eventName: String, _ dataset: String) -> Int32? {
+        if let number = labelNumbers[eventName]?[dataset] { return number }
+        guard labels.count < Self.maxLabels else { return nil }
+        let number = Int32(labels.count)
+        labels.append((eventName, dataset))
+        labelNumbers[eventName, default: [:]][dataset] = number
+        return number
     }
 }
