@@ -7,4 +7,11 @@
 static inline sqlite3_destructor_type csqlite_transient(void) {
     return (sqlite3_destructor_type)-1;
 }
+
+// sqlite3_config is variadic, which Swift cannot call. Without memory statistics SQLite takes
+// no process-wide lock around every allocation; the relay never reads them. Must run before
+// the first connection opens (later it returns SQLITE_MISUSE and changes nothing).
+static inline int csqlite_disable_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 #endif

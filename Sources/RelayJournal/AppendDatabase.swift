@@ -11,6 +11,9 @@ protocol AppendDatabase {
     /// Runs a statement that returns no rows.
     func run(_ sql: String, _ values: [SQLiteValue]) throws
 
+    /// Runs an INSERT of one row into a table keyed by `id` and returns the new row's id.
+    func insertReturningID(_ sql: String, _ values: [SQLiteValue]) throws -> Int64
+
     /// Makes every other writer that decides one of these keys wait until this transaction
     /// ends, so that two relays deciding the same event at once see each other's decision.
     /// Keys are held in the order given; callers sort them, which keeps two writers from
@@ -60,6 +63,13 @@ extension SQLiteDatabase: AppendDatabase {
 
     func run(_ sql: String, _ values: [SQLiteValue]) throws {
         try statement(sql).bind(values).run()
+    }
+
+    /// The connection's last rowid rather than `RETURNING`, which makes SQLite gather the
+    /// returned rows in a table of their own for every insert.
+    func insertReturningID(_ sql: String, _ values: [SQLiteValue]) throws -> Int64 {
+        try statement(sql).bind(values).run()
+        return lastInsertRowID
     }
 
     /// One connection writes a SQLite journal, holding the file's lock: nothing to wait for.

@@ -4,6 +4,9 @@ import Foundation
 protocol TransactionalDatabase: AnyObject {
     /// Runs SQL that returns no rows.
     func execute(_ sql: String) throws
+    /// Runs one statement that returns no rows and comes again often (SAVEPOINT, RELEASE,
+    /// COMMIT): SQLite keeps it prepared instead of parsing it each time.
+    func executeRepeated(_ sql: String) throws
     /// Opens the batch's transaction: SQLite takes the write lock at once (`BEGIN IMMEDIATE`),
     /// PostgreSQL needs only `BEGIN`, its row locks and constraints doing the rest.
     func beginTransaction() throws
@@ -16,7 +19,9 @@ protocol TransactionalDatabase: AnyObject {
 }
 
 extension SQLiteDatabase: TransactionalDatabase {
-    func beginTransaction() throws { try execute("BEGIN IMMEDIATE") }
+    func beginTransaction() throws { try executeRepeated("BEGIN IMMEDIATE") }
+
+    func executeRepeated(_ sql: String) throws { try statement(sql).run() }
 
     /// One writer holds the file's lock: a SQLite transaction never loses a race to retry.
     func isRetryable(_ error: Error) -> Bool { false }
@@ -33,6 +38,10 @@ extension SQLiteDatabase: TransactionalDatabase {
 /// deadlock between two batches, both deciding the same keys), the batch is rolled back and
 /// run again from its first job: jobs must therefore only write to the database and to boxes
 /// they own, which a second run overwrites.
+///
+/// What a job's caller does once its commit is known (answer the webhook, publish to the feed)
+/// runs on a completion thread of its own, in commit order, while the writer goes on to the
+/// next transaction: the writer is the one thread every webhook waits for.
 final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Sendable {
     typealias Work = (Database) throws -> Void
     typealias Done = @Sendable (Error?) -> Void
@@ -40,6 +49,9 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
     private struct Job {
         var work: Work
         var done: Done
+        /// Run `done` on the writer thread itself: for a caller blocked waiting on it, whose
+        /// `done` only wakes it.
+        var inline = false
     }
 
     /// The most jobs one transaction takes, so that one huge queue cannot delay every
@@ -57,6 +69,8 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
     private var closing = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// Where `done` runs for jobs not inline, one batch after another.
+    private let completions = DispatchQueue(label: "journal-completions")
     /// Guarded by `condition`.
     private var commits = 0
 
@@ -68,15 +82,16 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         thread.start()
     }
 
-    /// Queues a job; `done` runs on the writer thread after the commit, with nil on success.
-    func submit(_ work: @escaping Work, done: @escaping Done) {
+    /// Queues a job; `done` runs after the commit, with nil on success, on the completion
+    /// thread (or, `inline`, on the writer thread).
+    func submit(_ work: @escaping Work, inline: Bool = false, done: @escaping Done) {
         condition.lock()
         guard !closing else {
             condition.unlock()
             done(JournalError(.closed, "the journal is closed"))
             return
         }
-        queue.append(Job(work: work, done: done))
+        queue.append(Job(work: work, done: done, inline: inline))
         condition.signal()
         condition.unlock()
     }
@@ -89,7 +104,7 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
     func probe(timeoutSeconds: Double) -> JournalError? {
         let answered = DispatchSemaphore(value: 0)
         let outcome = ProbeOutcome()
-        submit({ _ in }) { error in
+        submit({ _ in }, inline: true) { error in
             outcome.set(error)
             answered.signal()
         }
@@ -104,7 +119,7 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
     /// Runs a job and waits for its commit.
     func submitAndWait(_ work: @escaping Work) throws {
         let completion = Completion<ErrorBox>()
-        submit(work) { completion.finish(ErrorBox(error: $0)) }
+        submit(work, inline: true) { completion.finish(ErrorBox(error: $0)) }
         if let error = completion.wait().error { throw error }
     }
 
@@ -115,7 +130,7 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         return commits
     }
 
-    /// Commits what is queued, then stops the thread.
+    /// Commits what is queued and runs its completions, then stops the thread.
     func close() {
         condition.lock()
         let wasClosing = closing
@@ -123,6 +138,7 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         condition.signal()
         condition.unlock()
         if !wasClosing { finished.wait() }
+        completions.sync {}
     }
 
     private func run() {
@@ -151,7 +167,7 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         while true {
             switch commitOnce(jobs) {
             case .committed(let errors):
-                for (job, error) in zip(jobs, errors) { job.done(error) }
+                finish(jobs, errors)
                 return
             case .lostRace where attempt < Self.maxRetries:
                 // The other writer goes on once this one has rolled back; a short, growing
@@ -161,9 +177,24 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
             case .lostRace(let error), .failed(let error):
                 // The whole transaction is gone: every job in it failed, whatever it did alone.
                 let failure = JournalError(.commitFailed, "journal commit failed: \(error)")
-                for job in jobs { job.done(failure) }
+                finish(jobs, jobs.map { _ in failure })
                 return
             }
+        }
+    }
+
+    private func finish(_ jobs: [Job], _ errors: [Error?]) {
+        var later: [(Done, ErrorBox)] = []
+        for (job, error) in zip(jobs, errors) {
+            if job.inline {
+                job.done(error)
+            } else {
+                later.append((job.done, ErrorBox(error: error)))
+            }
+        }
+        guard !later.isEmpty else { return }
+        completions.async { [later] in
+            for (done, box) in later { done(box.error) }
         }
     }
 
@@ -189,7 +220,7 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
                 }
             }
             database.resetStatements()
-            try database.execute("COMMIT")
+            try database.executeRepeated("COMMIT")
             condition.lock()
             commits += 1
             condition.unlock()
@@ -211,10 +242,10 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
 
     private func runInSavepoint(_ work: Work) -> Error? {
         do {
-            try database.execute("SAVEPOINT job")
+            try database.executeRepeated("SAVEPOINT job")
             do {
                 try work(database)
-                try database.execute("RELEASE job")
+                try database.executeRepeated("RELEASE job")
                 return nil
             } catch {
                 database.resetStatements()

@@ -21,11 +21,9 @@ struct JournalAppender {
     func insert(
         _ delivery: InboundDelivery, into database: some AppendDatabase
     ) throws -> AppendReceipt {
-        let deliveryID =
-            try database.firstRow(
-                "INSERT INTO deliveries (source, received_at_ms, body) VALUES (?, ?, ?) RETURNING id",
-                [.text(delivery.source), .int(delivery.receivedAtMillis), .blob(delivery.body)]
-            )?.int(0) ?? 0
+        let deliveryID = try database.insertReturningID(
+            "INSERT INTO deliveries (source, received_at_ms, body) VALUES (?, ?, ?)",
+            [.text(delivery.source), .int(delivery.receivedAtMillis), .blob(delivery.body)])
 
         var results: [ItemResult] = []
         var consentDropped: [Int: [String]] = [:]
@@ -367,7 +365,7 @@ struct JournalAppender {
     private func rememberReferral(
         _ referral: Referral, of signal: InboundSignal, in database: some AppendDatabase
     ) throws {
-        let json = String(decoding: try JSONEncoder().encode(referral), as: UTF8.self)
+        let json = referral.storedJSONValue.serializedString
         try database.run(
             """
             INSERT INTO threads (page_id, page_scoped_user_id, referral, first_seen_ms)
@@ -406,19 +404,17 @@ struct JournalAppender {
         _ conversion: Conversion, at millis: Int64, crmState: String, consentDropped: [String],
         into database: some AppendDatabase
     ) throws -> Int64 {
-        let body = String(decoding: try JSONEncoder().encode(conversion), as: UTF8.self)
+        let body = conversion.storedJSON
         let invalidDropped =
             (conversion.invalidDropped ?? []).isEmpty
-            ? nil
-            : String(decoding: try JSONEncoder().encode(conversion.invalidDropped), as: UTF8.self)
+            ? nil : InvalidValue.storedJSONValue(conversion.invalidDropped ?? []).serializedString
         let id =
-            try database.firstRow(
+            try database.insertReturningID(
                 """
                 INSERT INTO conversions (dataset, event_name, event_id, body, event_time,
                     created_at_ms, capi_state, capi_next_at_ms, crm_state, crm_next_at_ms,
                     consent_dropped, source, consent, consent_source, invalid_dropped)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                RETURNING id
                 """,
                 [
                     .text(conversion.dataset), .text(conversion.eventName),
@@ -427,7 +423,7 @@ struct JournalAppender {
                     consentDropped.isEmpty ? .null : .text(consentDropped.joined(separator: ",")),
                     .optionalText(conversion.source), .optionalText(conversion.consent?.rawValue),
                     .optionalText(conversion.consentSource), .optionalText(invalidDropped),
-                ])?.int(0) ?? 0
+                ])
 
         // Match-key coverage, counted as the conversion is made.
         try database.countMatchKeys(
@@ -462,18 +458,17 @@ struct JournalAppender {
             outcome = "not_conversion"
             reason = why
         }
-        return try database.firstRow(
+        return try database.insertReturningID(
             """
             INSERT INTO signals (delivery_id, position, kind, page_id, page_scoped_user_id, mid,
                 timestamp_ms, outcome, reason, conversion_id)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            RETURNING id
             """,
             [
                 .int(deliveryID), .int(Int64(position)), .text(signal.kind.rawValue),
                 .text(signal.pageID), .text(signal.pageScopedUserID), .optionalText(signal.mid),
                 .int(signal.timestampMillis), .text(outcome), .optionalText(reason),
                 conversionID.map(SQLiteValue.int) ?? .null,
-            ])?.int(0) ?? 0
+            ])
     }
 }

@@ -19,7 +19,11 @@ final class SQLiteDatabase {
 
     /// Opens (creating if needed) the database file; `readOnly` opens an existing file only
     /// and refuses every write.
+    /// Process-wide settings, made once before the first connection opens.
+    private static let configured: Bool = csqlite_disable_memory_statistics() == SQLITE_OK
+
     init(path: String, readOnly: Bool = false) throws {
+        _ = Self.configured
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
             | SQLITE_OPEN_NOMUTEX

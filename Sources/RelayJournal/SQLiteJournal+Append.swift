@@ -18,7 +18,8 @@ extension SQLiteJournal {
     }
 }
 
-/// Carries the receipt from the write job to its completion, both on the writer thread.
+/// Carries the receipt from the write job (on the writer thread) to its completion (on the
+/// completion thread, after the commit).
 final class ReceiptBox: @unchecked Sendable {
     var receipt: AppendReceipt?
 

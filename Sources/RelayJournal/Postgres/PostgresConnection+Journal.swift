@@ -18,6 +18,8 @@ extension PostgresConnection: TransactionalDatabase, AppendDatabase {
         return error.sqlState == "40P01" || error.sqlState == "40001"
     }
 
+    func executeRepeated(_ sql: String) throws { try execute(sql) }
+
     func firstRow(_ sql: String, _ values: [SQLiteValue]) throws -> JournalRow? {
         try query(Self.numbered(sql), values.map(Self.parameter)).first.map { row in
             JournalRow(values: row.map { $0.map(SQLiteValue.text) ?? .null })
@@ -26,6 +28,10 @@ extension PostgresConnection: TransactionalDatabase, AppendDatabase {
 
     func run(_ sql: String, _ values: [SQLiteValue]) throws {
         try query(Self.numbered(sql), values.map(Self.parameter))
+    }
+
+    func insertReturningID(_ sql: String, _ values: [SQLiteValue]) throws -> Int64 {
+        try firstRow(sql + " RETURNING id", values)?.int(0) ?? 0
     }
 
     /// Transaction-scoped advisory locks, one per key (hashed to 64 bits; two keys sharing a
