@@ -17,11 +17,11 @@ final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
     private var statements: [StatementKey: SQLiteStatement] = [:]
 
-    /// Opens (creating if needed) the database file; `readOnly` opens an existing file only
-    /// and refuses every write.
     /// Process-wide settings, made once before the first connection opens.
     private static let configured: Bool = csqlite_disable_memory_statistics() == SQLITE_OK
 
+    /// Opens (creating if needed) the database file; `readOnly` opens an existing file only
+    /// and refuses every write.
     init(path: String, readOnly: Bool = false) throws {
         _ = Self.configured
         let flags =

@@ -35,10 +35,17 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             // the kernel time per append). The size only takes on a new file, before WAL mode;
             // an existing journal keeps its own. Temporary tables stay in memory rather than
             // in files under /tmp.
+            // A checkpoint copies each page the WAL holds once, however many commits changed
+            // it; checkpointing every 16,384 pages (32 MiB) rather than SQLite's 1,000 copies
+            // the hot index pages far fewer times: about a fifth more webhooks per second at
+            // saturation in `capi-relay-bench ingest`, for a larger WAL file and a longer
+            // pause of the writer when it does checkpoint. (A checkpointer thread of its own
+            // beside the writer gained nothing measurable: the two cores were already busy.)
             try writeConnection.execute(
                 """
                 PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
                 PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;
+                PRAGMA wal_autocheckpoint = 16384;
                 """)
             try SQLiteJournal.migrate(writeConnection, path: path)
             reader = try SQLiteDatabase(path: path)
@@ -51,7 +58,7 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     }
 
     deinit {
-        writer.close()
+        close()
     }
 
     public func close() {
