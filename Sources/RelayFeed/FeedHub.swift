@@ -5,8 +5,9 @@ import RelayCore
 ///
 /// Publishing never waits for a subscriber: each has a bounded queue, and a subscriber that
 /// falls behind loses records (and is told how many) rather than slowing the pipeline. Nor does
-/// publishing write JSON: records are published from the journal's writer thread, the relay's
-/// bottleneck, so each subscriber's own thread turns them into lines as it sends them.
+/// publishing write JSON: records are published from the journal's completion thread, which
+/// answers every webhook, so each subscriber's own thread turns them into lines as it sends
+/// them.
 public final class FeedHub: @unchecked Sendable {
     /// How many recent records a new subscriber gets in its snapshot.
     public let historyLimit: Int

@@ -341,8 +341,9 @@ public struct JournalCounters: Sendable, Equatable, Codable {
 /// made inside the journal's transactions: dedupe, a thread's first referral, delivery state.
 public protocol Journal: JournalHealth {
     /// Stores a delivery and its conversions in one transaction, deciding dedupe inside it.
-    /// `completion` runs once the transaction has committed (or failed), on the writer thread;
-    /// it must not block.
+    /// `completion` runs once the transaction has committed (or failed), on the journal's
+    /// completion thread, in commit order; it must not block, or it delays every completion
+    /// after it.
     func append(
         _ delivery: InboundDelivery,
         completion: @escaping @Sendable (Result<AppendReceipt, JournalError>) -> Void)
@@ -379,7 +380,7 @@ public protocol Journal: JournalHealth {
         -> RequeueResult
 
     /// Records that the browser pixel fired this event; a repeat of the pair changes nothing.
-    /// `completion` runs on the writer thread once committed; it must not block.
+    /// `completion` runs on the journal's completion thread once committed; it must not block.
     func recordPixelEcho(
         eventID: String, eventName: String, atMillis: Int64,
         completion: @escaping @Sendable (JournalError?) -> Void)
