@@ -71,11 +71,15 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
     private let finished = DispatchSemaphore(value: 0)
     /// Where `done` runs for jobs not inline, one batch after another.
     private let completions = DispatchQueue(label: "journal-completions")
+    /// Marks the completion thread, where `close` must not wait for completions: the last
+    /// reference to a journal can go with a completion closure, closing it from inside one.
+    private let onCompletionThread = DispatchSpecificKey<Bool>()
     /// Guarded by `condition`.
     private var commits = 0
 
     init(database: Database) {
         self.database = database
+        completions.setSpecific(key: onCompletionThread, value: true)
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "journal-writer"
         self.thread = thread
@@ -138,7 +142,9 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         condition.signal()
         condition.unlock()
         if !wasClosing { finished.wait() }
-        completions.sync {}
+        if DispatchQueue.getSpecific(key: onCompletionThread) != true {
+            completions.sync {}
+        }
     }
 
     private func run() {

@@ -19,6 +19,26 @@ import Testing
         }
     }
 
+    /// Completions run on a thread of their own; closing the journal from one must neither
+    /// wait for itself nor lose the commit it reports.
+    @Test func aJournalClosedFromItsOwnCompletionDoesNotHang() throws {
+        let temp = try TemporaryJournal()
+        let journal = temp.journal
+        let answered = DispatchSemaphore(value: 0)
+        journal.append(
+            delivery([
+                InboundItem(signal: signal(.read, mid: nil), outcome: .notConversion(reason: "x"))
+            ])
+        ) { result in
+            journal.close()
+            if case .success = result { answered.signal() }
+        }
+        #expect(answered.wait(timeout: .now() + 10) == .success)
+        let reopened = try SQLiteJournal(path: temp.path)
+        defer { reopened.close() }
+        #expect(try reopened.counters().deliveries == 1)
+    }
+
     @Test func theWindowIsNeverBelow48Hours() {
         #expect(
             JournalConfiguration(dedupeWindowSeconds: 60).dedupeWindowSeconds == 48 * 3600)
