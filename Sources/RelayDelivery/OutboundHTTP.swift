@@ -44,7 +44,15 @@ public final class URLSessionTransport: OutboundHTTP, @unchecked Sendable {
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpAdditionalHeaders = ["User-Agent": "capi-relay/\(RelayVersion.current)"]
-        session = URLSession(configuration: configuration)
+        // Answers arrive on a serial queue of the session's own. Foundation's default
+        // delegate queue runs on the shared dispatch pool, as wide as the machine has cores,
+        // and threads blocked there (a delivery lane waiting for its answer, a stop waiting
+        // for the lanes) left answers that had arrived undelivered until their deadline: the
+        // batch was then retried, and Meta got it twice.
+        let answers = OperationQueue()
+        answers.name = "capi-relay-outbound"
+        answers.underlyingQueue = DispatchQueue(label: "capi-relay-outbound")
+        session = URLSession(configuration: configuration, delegate: nil, delegateQueue: answers)
     }
 
     deinit {

@@ -178,16 +178,22 @@ public final class Relay: @unchecked Sendable {
         // connection that says nothing.
         stateLock.withLock { draining = true }
 
-        // Both destinations wind down at once, within one deadline.
+        // Both destinations wind down at once, within one deadline, each waited for on a
+        // thread of its own: blocked on the shared dispatch pool, the waits would hold the
+        // threads the answers to the batches they wait for are delivered on.
         let deadline = liveSettings.configuration.shutdown.deadlineSeconds
         let group = DispatchGroup()
         let finished = FinishedFlags()
-        DispatchQueue.global().async(group: group) { [dispatcher] in
+        group.enter()
+        Thread.detachNewThread { [dispatcher] in
             finished.set("capi", dispatcher.stop(deadlineSeconds: deadline))
+            group.leave()
         }
         if let crmSink {
-            DispatchQueue.global().async(group: group) {
+            group.enter()
+            Thread.detachNewThread {
                 finished.set("crm", crmSink.stop(deadlineSeconds: deadline))
+                group.leave()
             }
         }
         group.wait()

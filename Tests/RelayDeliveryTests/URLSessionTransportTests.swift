@@ -33,15 +33,49 @@ import Glibc
     }
 }
 
-/// Accepts connections on a loopback port and reads, but never writes a byte.
+extension URLSessionTransportTests {
+    /// A delivery lane waits for its answer on a thread of the shared dispatch pool, and a
+    /// stopping relay waits for the lanes: with every pool thread so blocked, an answer that
+    /// arrived must still reach the caller. It did not, when URLSession delivered answers on
+    /// the pool: the request timed out though the server had answered, and the batch was
+    /// sent again.
+    @Test func anAnswerArrivesWhileTheSharedDispatchThreadsAreAllBlocked() throws {
+        let server = try SilentServer(answering: true)
+        defer { server.stop() }
+        let transport = URLSessionTransport()
+        let url = try #require(URL(string: "http://127.0.0.1:\(server.port)/v25.0/880/events"))
+
+        let release = DispatchSemaphore(value: 0)
+        let blockers = ProcessInfo.processInfo.activeProcessorCount * 4
+        for _ in 0..<blockers {
+            DispatchQueue.global().async { release.wait() }
+        }
+        defer { for _ in 0..<blockers { release.signal() } }
+        Thread.sleep(forTimeInterval: 0.2)
+
+        let result = transport.post(
+            url: url, headers: ["Content-Type": "application/json"], body: Array("{}".utf8),
+            timeoutSeconds: 3)
+        guard case .success(let response) = result else {
+            Issue.record("an answered request gave \(result)")
+            return
+        }
+        #expect(response.status == 200)
+    }
+}
+
+/// Accepts connections on a loopback port and reads; writes nothing, or with `answering`,
+/// answers each request `200 {}` from a thread of its own.
 private final class SilentServer: @unchecked Sendable {
     let port: UInt16
+    private let answering: Bool
     private let listener: Int32
     private let lock = NSLock()
     private var clients: [Int32] = []
     private var stopped = false
 
-    init() throws {
+    init(answering: Bool = false) throws {
+        self.answering = answering
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -81,6 +115,21 @@ private final class SilentServer: @unchecked Sendable {
             if !keep {
                 close(client)
                 return
+            }
+            if answering { Thread { Self.answer(client) }.start() }
+        }
+    }
+
+    /// Reads requests up to the end of their headers (the test's bodies are tiny and come
+    /// with them) and answers each.
+    private static func answer(_ client: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let reply = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".utf8)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return }
+            if buffer[0..<count].contains(UInt8(ascii: "\n")) {
+                _ = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
             }
         }
     }

@@ -380,4 +380,40 @@ import Testing
                 + " at the stop and drained after the restart,"
                 + " \(poster.statuses[503, default: 0]) webhooks answered 503 while draining")
     }
+
+    /// Both destinations busy when SIGTERM comes: CAPI batches and CRM posts waiting for slow
+    /// answers, and the stop waiting for both. The answers that arrive inside the deadline
+    /// must be heard, or the batches they answer are sent again after the restart. (A trial
+    /// run on two cores found them timing out, and Meta getting each batch twice; the cause,
+    /// answers waiting for blocked dispatch threads, is held apart by
+    /// `URLSessionTransportTests.anAnswerArrivesWhileTheSharedDispatchThreadsAreAllBlocked`.)
+    @Test func aStopWithBothDestinationsWaitingHearsTheirAnswersAndRepeatsNothing() throws {
+        let stack = try RelayStack(capiConfig: #""batch_size": 50, "concurrency": 2"#)
+        defer { stack.stop() }
+        try stack.setFaults(#"{"capi": {"latency_ms": 400}, "crm": {"latency_ms": 400}}"#)
+
+        let poster = LeadPoster(tag: "busy", perWebhook: 10, port: { [stack] in stack.relayPort })
+        #expect(try eventually(timeout: 30) { try Self.capiRequests(stack).count >= 2 })
+        let count = try Self.capiRequests(stack).count
+        #expect(try eventually(timeout: 10) { try Self.capiRequests(stack).count > count })
+        stack.relay.kill(SIGTERM)
+        let status = try stack.relay.waitForExit()
+        #expect(poster.waitUntilRefused())
+        #expect(status == 0)
+        #expect(!stack.relay.stderr.contains("timed out"), "\(stack.relay.stderr.suffix(2000))")
+
+        let acknowledged = Set(poster.acknowledged)
+        try stack.setFaults("")
+        try stack.startRelay()
+        #expect(
+            try eventually(timeout: 60) {
+                let counters = try stack.counters()
+                return counters.capiPending == 0 && counters.crmPending == 0
+            }, "relay stderr:\n\(stack.relay.stderr.suffix(3000))")
+        let delivered = try Self.acceptedRequests(stack).flatMap { $0 }
+        #expect(Set(delivered) == acknowledged)
+        #expect(delivered.count == acknowledged.count, "a graceful stop repeats nothing")
+        let posted = try stack.acceptedCRMPosts().compactMap { $0["event_id"] as? String }
+        #expect(posted.count == Set(posted).count, "no CRM post twice")
+    }
 }
