@@ -44,7 +44,7 @@ extension SQLiteDatabase: TransactionalDatabase {
 /// next transaction: the writer is the one thread every webhook waits for.
 final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Sendable {
     typealias Work = (Database) throws -> Void
-    typealias Done = @Sendable (Error?) -> Void
+    typealias Done = GroupCompletion
 
     private struct Job {
         var work: Work
@@ -70,16 +70,13 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// Where `done` runs for jobs not inline, one batch after another.
-    private let completions = DispatchQueue(label: "journal-completions")
-    /// Marks the completion thread, where `close` must not wait for completions: the last
-    /// reference to a journal can go with a completion closure, closing it from inside one.
-    private let onCompletionThread = DispatchSpecificKey<Bool>()
+    /// Where `done` runs for jobs not inline, one batch after another.
+    private let completions = CompletionThread()
     /// Guarded by `condition`.
     private var commits = 0
 
     init(database: Database) {
         self.database = database
-        completions.setSpecific(key: onCompletionThread, value: true)
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "journal-writer"
         self.thread = thread
@@ -142,9 +139,7 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         condition.signal()
         condition.unlock()
         if !wasClosing { finished.wait() }
-        if DispatchQueue.getSpecific(key: onCompletionThread) != true {
-            completions.sync {}
-        }
+        completions.close()
     }
 
     private func run() {
@@ -199,9 +194,7 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
             }
         }
         guard !later.isEmpty else { return }
-        completions.async { [later] in
-            for (done, box) in later { done(box.error) }
-        }
+        completions.run(later)
     }
 
     private enum BatchOutcome {
@@ -264,6 +257,64 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         }
     }
 }
+
+/// The thread that runs completions, in the order their batches committed.
+///
+/// A thread of its own rather than a dispatch queue: the shared dispatch pool is only as wide
+/// as the machine has cores, and with threads blocked there the answers to webhooks would wait.
+private final class CompletionThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    /// Guarded by `condition`.
+    private var batches: [[(GroupCompletion, ErrorBox)]] = []
+    /// Guarded by `condition`.
+    private var closing = false
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init() {
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "journal-completions"
+        self.thread = thread
+        thread.start()
+    }
+
+    func run(_ batch: [(GroupCompletion, ErrorBox)]) {
+        condition.lock()
+        batches.append(batch)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs what is queued, then stops the thread. Called from a completion (the last
+    /// reference to a journal can go with a completion closure), it does not wait for
+    /// itself: the thread stops once the completion returns.
+    func close() {
+        condition.lock()
+        let wasClosing = closing
+        closing = true
+        condition.signal()
+        condition.unlock()
+        if !wasClosing && Thread.current !== thread { finished.wait() }
+    }
+
+    private func loop() {
+        while let batch = next() {
+            for (done, box) in batch { done(box.error) }
+        }
+        finished.signal()
+    }
+
+    private func next() -> [(GroupCompletion, ErrorBox)]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.isEmpty && !closing { condition.wait() }
+        if batches.isEmpty { return nil }
+        return batches.removeFirst()
+    }
+}
+
+/// What a job's caller hears once its commit is known: nil, or why it failed.
+typealias GroupCompletion = @Sendable (Error?) -> Void
 
 /// An optional error that can cross threads inside a `Completion`.
 struct ErrorBox: @unchecked Sendable {
