@@ -70,7 +70,6 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// Where `done` runs for jobs not inline, one batch after another.
-    /// Where `done` runs for jobs not inline, one batch after another.
     private let completions = CompletionThread()
     /// Guarded by `condition`.
     private var commits = 0
@@ -272,7 +271,9 @@ private final class CompletionThread: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init() {
-        let thread = Thread { [unowned self] in self.loop() }
+        // Held by its thread until `close`: a journal closed and let go from inside one of
+        // its completions must outlive that completion.
+        let thread = Thread { [self] in self.loop() }
         thread.name = "journal-completions"
         self.thread = thread
         thread.start()

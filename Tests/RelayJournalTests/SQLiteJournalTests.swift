@@ -19,22 +19,26 @@ import Testing
         }
     }
 
-    /// Completions run on a thread of their own; closing the journal from one must neither
-    /// wait for itself nor lose the commit it reports.
-    @Test func aJournalClosedFromItsOwnCompletionDoesNotHang() throws {
+    /// Completions run on a thread of their own; closing the journal from one, and letting go
+    /// of its last reference there, must neither wait for itself nor lose the commit it
+    /// reports.
+    @Test func aJournalClosedAndReleasedFromItsOwnCompletionDoesNotHang() throws {
         let temp = try TemporaryJournal()
-        let journal = temp.journal
+        let path = temp.directory.appendingPathComponent("released.sqlite").path
+        let holder = JournalHolder()
+        holder.journal = try SQLiteJournal(path: path)
         let answered = DispatchSemaphore(value: 0)
-        journal.append(
+        holder.journal?.append(
             delivery([
                 InboundItem(signal: signal(.read, mid: nil), outcome: .notConversion(reason: "x"))
             ])
         ) { result in
-            journal.close()
+            holder.journal?.close()
+            holder.journal = nil
             if case .success = result { answered.signal() }
         }
         #expect(answered.wait(timeout: .now() + 10) == .success)
-        let reopened = try SQLiteJournal(path: temp.path)
+        let reopened = try SQLiteJournal(path: path)
         defer { reopened.close() }
         #expect(try reopened.counters().deliveries == 1)
     }
@@ -104,4 +108,9 @@ import Testing
             return
         }
     }
+}
+
+/// Holds a journal that a completion lets go of.
+private final class JournalHolder: @unchecked Sendable {
+    var journal: SQLiteJournal?
 }
