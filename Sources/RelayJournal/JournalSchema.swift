@@ -243,6 +243,15 @@ enum JournalSchema {
                 ON CONFLICT (name) DO UPDATE SET value = value + excluded.value;
         END;
         """,
+        // Version 9: the event index leads with event_id. Led by dataset, it served only the
+        // dedupe lookup, which reads `dedupe_keys`; a CRM echo, `inspect`, `resend` and the
+        // pixel echo's count name an event by its id alone and read every conversion for it
+        // (the CRM echo's lookup on the journal writer, which every webhook waits for). Same
+        // columns, so an append writes no more than before.
+        """
+        DROP INDEX conversions_event;
+        CREATE INDEX conversions_event ON conversions (event_id, event_name, dataset);
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

@@ -43,6 +43,28 @@ import Testing
         #expect(try reopened.counters().deliveries == 1)
     }
 
+    /// A CRM echo, `inspect`, `resend` and a pixel echo find an event by its id: an index
+    /// lookup, not a read of every conversion, whatever the journal's size.
+    @Test func lookupsByEventIDUseAnIndex() throws {
+        let temp = try TemporaryJournal()
+        let database = try SQLiteDatabase(path: temp.path)
+        defer { database.close() }
+        let lookups = [
+            "SELECT id, body FROM conversions WHERE event_id = 'x'"
+                + " AND (CAST(NULL AS TEXT) IS NULL OR event_name = NULL) ORDER BY id DESC LIMIT 1",
+            "SELECT id, capi_state FROM conversions WHERE event_id = 'x' ORDER BY id DESC LIMIT 1",
+            "SELECT count(*) FROM conversions c WHERE c.event_id = 'x' AND c.event_name = 'Lead'",
+        ]
+        for lookup in lookups {
+            let plan = try database.statement("EXPLAIN QUERY PLAN " + lookup)
+            var steps: [String] = []
+            while try plan.step() { steps.append(plan.text(3) ?? "") }
+            #expect(
+                steps.contains { $0.contains("USING") && $0.contains("INDEX conversions_event") },
+                "\(lookup): \(steps)")
+        }
+    }
+
     @Test func theWindowIsNeverBelow48Hours() {
         #expect(
             JournalConfiguration(dedupeWindowSeconds: 60).dedupeWindowSeconds == 48 * 3600)
