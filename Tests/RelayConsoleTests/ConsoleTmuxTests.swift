@@ -65,9 +65,13 @@ struct ConsoleTmuxTests {
         let (server, session) = try start()
         defer { server.stop() }
         try session.press("?")
-        let screen = try session.waitFor("Key bindings")
-        for binding in BindingTable(readOnly: false).bindings {
-            #expect(screen.contains(binding.description), "help lacks '\(binding.description)'")
+        let descriptions = BindingTable(readOnly: false).bindings.map(\.description)
+        let screen =
+            (try? session.waitUntil(timeout: 10, "the whole help") {
+                $0.contains("Key bindings") && descriptions.allSatisfy($0.contains)
+            }) ?? session.screen
+        for description in descriptions {
+            #expect(screen.contains(description), "help lacks '\(description)'")
         }
     }
 

@@ -61,6 +61,21 @@ public final class TmuxSession {
         try waitUntil(timeout: timeout, "'\(text)'") { $0.contains(text) }
     }
 
+    /// tmux can capture a curses frame half drawn (an overlay's title before its lines). Once
+    /// the predicate holds, the screen is read again until two reads 50 ms apart agree, for
+    /// at most a second; the last read that still satisfies the predicate is returned.
+    private func settled(_ first: String, _ predicate: (String) -> Bool) -> String {
+        var previous = first
+        for _ in 0..<20 {
+            Thread.sleep(forTimeInterval: 0.05)
+            let next = screen
+            guard predicate(next) else { return previous }
+            if next == previous { return next }
+            previous = next
+        }
+        return previous
+    }
+
     @discardableResult
     public func waitUntil(
         timeout: Double = 15, _ what: String, _ predicate: (String) -> Bool
@@ -69,7 +84,7 @@ public final class TmuxSession {
         var last = ""
         while Date() < deadline {
             last = screen
-            if predicate(last) { return last }
+            if predicate(last) { return settled(last, predicate) }
             Thread.sleep(forTimeInterval: 0.05)
         }
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "(no log)"
