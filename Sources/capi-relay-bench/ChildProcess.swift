@@ -64,6 +64,19 @@ final class ChildProcess: @unchecked Sendable {
     /// Peak resident set size so far, in MiB (VmHWM from /proc).
     func peakRSSMiB() -> Double? { statusMiB("VmHWM:") }
 
+    /// CPU time the process has used so far, user and system, in seconds (from /proc).
+    func cpuSeconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ", options: .backwards)
+        else { return nil }
+        // After the name come the state (field 3) and then fields 4 on: utime and stime are
+        // fields 14 and 15, in clock ticks.
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12])
+        else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Resident set size now, in MiB (VmRSS from /proc).
     func currentRSSMiB() -> Double? { statusMiB("VmRSS:") }
 

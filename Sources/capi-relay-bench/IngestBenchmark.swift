@@ -37,30 +37,37 @@ struct IngestBenchmark {
         ).run(Self.webhooks(count: min(events, Int(offeredRate * 10)), seed: 2))
         print("  offered \(Int(offeredRate))/s    \(fixed.summary)")
 
-        let saturated = LoadGenerator(
-            port: stack.relayPort, connections: connections, offeredRate: nil
-        ).run(Self.webhooks(count: events, seed: 3))
-        print("  saturation        \(saturated.summary)")
-
-        // The same, with a feed client reading every record, as an attached console does.
-        let feed = try FeedReader(path: stack.feedPath)
-        let attached = LoadGenerator(
-            port: stack.relayPort, connections: connections, offeredRate: nil
-        ).run(Self.webhooks(count: events, seed: 4))
-        let feedRecords = feed.stop()
-        print("  with a feed client\(attached.summary)")
+        // Saturation without and with a feed client, taking turns, so that neither gets the
+        // quieter moments of a noisy machine or the smaller journal: each run adds `events`
+        // conversions. The medians are the figures; serve's CPU per webhook is the steadier
+        // measure of what the feed costs.
+        print("  saturation, without and with a feed client reading every record, in turns:")
+        var without: [Run] = []
+        var with: [Run] = []
+        for round in 0..<Self.rounds {
+            without.append(try measure(stack, seed: 30 + 2 * round, feed: false))
+            print("    without feed     \(without[round].line)")
+            with.append(try measure(stack, seed: 31 + 2 * round, feed: true))
+            print("    with feed        \(with[round].line)")
+        }
+        let saturated = Run.median(without)
+        let attached = Run.median(with)
+        print("  saturation        \(saturated.line)  (median of \(Self.rounds))")
+        print("  with a feed client\(attached.line)  (median of \(Self.rounds))")
         print(
             String(
                 format:
-                    "    feed delivered %.0f records/s to the client; ingest %.1f%% of the rate without",
-                Double(feedRecords.records) / feedRecords.seconds,
-                100 * attached.rate / saturated.rate))
+                    "    feed delivered %.0f records/s to the client; ingest %.1f%% of the rate "
+                    + "without; serve's CPU per webhook %+.1f%%",
+                attached.feedRecordsPerSecond ?? 0,
+                100 * attached.report.rate / saturated.report.rate,
+                100 * (attached.cpuMicrosPerWebhook / saturated.cpuMicrosPerWebhook - 1)))
         if let rss = stack.relay.peakRSSMiB() {
             print(String(format: "  peak RSS of serve  %.1f MiB", rss))
         }
 
         if let postgres {
-            try runShared(on: postgres, sqlite: saturated)
+            try runShared(on: postgres, sqlite: saturated.report)
         } else {
             print(
                 "  postgres          skipped (pass --postgres URL of a server to create databases on)"
@@ -81,7 +88,51 @@ struct IngestBenchmark {
         print("  nginx ceiling     \(ceiling.summary)")
         print(
             String(
-                format: "    relay at %.0f%% of the ceiling", 100 * saturated.rate / ceiling.rate))
+                format: "    relay at %.0f%% of the ceiling",
+                100 * saturated.report.rate / ceiling.rate))
+    }
+
+    /// Saturation runs without and with a feed client, each.
+    static let rounds = 3
+
+    /// One saturation run of `events` webhooks, with serve's CPU time over it and, with
+    /// `feed`, a feed client reading every record meanwhile.
+    func measure(_ stack: BenchStack, seed: Int, feed: Bool) throws -> Run {
+        let requests = Self.webhooks(count: events, seed: seed)
+        let reader = feed ? try FeedReader(path: stack.feedPath) : nil
+        let cpuBefore = stack.relay.cpuSeconds() ?? 0
+        let report = LoadGenerator(
+            port: stack.relayPort, connections: connections, offeredRate: nil
+        )
+        .run(requests)
+        let cpu = (stack.relay.cpuSeconds() ?? 0) - cpuBefore
+        let records = reader?.stop()
+        return Run(
+            report: report,
+            cpuMicrosPerWebhook: cpu * 1e6 / Double(max(report.succeeded, 1)),
+            feedRecordsPerSecond: records.map { Double($0.records) / $0.seconds })
+    }
+
+    struct Run {
+        var report: LoadGenerator.Report
+        /// serve's user and system CPU time over the run, per webhook answered 200.
+        var cpuMicrosPerWebhook: Double
+        /// With a feed client: the records per second it read.
+        var feedRecordsPerSecond: Double?
+
+        var line: String {
+            report.summary + String(format: "  serve CPU %.0f µs/webhook", cpuMicrosPerWebhook)
+        }
+
+        /// The run with the median rate, and the median CPU per webhook of all of them.
+        static func median(_ runs: [Run]) -> Run {
+            var middle = runs.sorted { $0.report.rate < $1.report.rate }[runs.count / 2]
+            middle.cpuMicrosPerWebhook =
+                runs.map(\.cpuMicrosPerWebhook).sorted()[runs.count / 2]
+            let feeds = runs.compactMap(\.feedRecordsPerSecond).sorted()
+            if !feeds.isEmpty { middle.feedRecordsPerSecond = feeds[feeds.count / 2] }
+            return middle
+        }
     }
 
     /// Saturation with the journal on PostgreSQL, one relay and then two behind a round-robin
