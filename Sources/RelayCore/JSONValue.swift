@@ -164,7 +164,8 @@ extension JSONValue {
         String(decoding: serialized(), as: UTF8.self)
     }
 
-    private func write(to out: inout [UInt8]) {
+    /// Appends `serialized()` to `out`.
+    public func write(to out: inout [UInt8]) {
         switch self {
         case .null:
             out.append(contentsOf: "null".utf8)

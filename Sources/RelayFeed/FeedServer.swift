@@ -184,6 +184,7 @@ public final class FeedServer: @unchecked Sendable {
     private func writeLoop(_ client: Int32, _ subscription: FeedSubscription) {
         while let lines = subscription.next() {
             var buffer: [UInt8] = []
+            buffer.reserveCapacity(lines.reduce(lines.count) { $0 + $1.count })
             for line in lines {
                 buffer += line
                 buffer.append(UInt8(ascii: "\n"))

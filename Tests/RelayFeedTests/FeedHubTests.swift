@@ -22,6 +22,55 @@ import Testing
         #expect(json["time"] == "2025-12-03T12:00:00.123Z")
     }
 
+    @Test func aRecordIsSentAsTheSameJSONItsObjectWrites() throws {
+        let records = [
+            FeedRecord(sequence: 1, timeMillis: 0, stage: .received, fields: [:]),
+            FeedRecord(
+                sequence: 4_294_967_296, timeMillis: 1_796_000_000_009, stage: .dedupeHit,
+                fields: [
+                    "event_id": "lead-1", "rule": "event_id", "attempts": 3, "ok": true,
+                    "reason": "quote \" and\nnewline", "fields": ["em", "ph"], "missing": nil,
+                    "nested": ["code": 190, "retry_after_s": 1.5],
+                    // A field named like one of the record's own: the record's wins, as in
+                    // `json`.
+                    "type": "forged", "seq": 0, "time": "earlier",
+                ]),
+        ]
+        for record in records {
+            #expect(
+                String(decoding: record.serialized(), as: UTF8.self)
+                    == record.json.serializedString)
+        }
+        #expect(FeedRecord.timestamp(1_796_000_000_009) == "2026-11-30T00:53:20.009Z")
+        #expect(FeedRecord.timestamp(0) == "1970-01-01T00:00:00.000Z")
+    }
+
+    @Test func recordsGatherBeforeTheyGoAndAReplyGoesAtOnce() throws {
+        let gathering = FeedHub(gatherSeconds: 0.3)
+        let subscription = gathering.subscribe { _ in [] }
+        gathering.publish(.received, [:])
+        let started = Date()
+        let later = Thread {
+            Thread.sleep(forTimeInterval: 0.05)
+            gathering.publish(.mapped, [:])
+        }
+        later.start()
+        // The second record, published while the first gathered, comes in the same batch.
+        let batch = try lines(subscription.next())
+        #expect(batch.map { $0["stage"] } == ["received", "mapped"])
+        #expect(Date().timeIntervalSince(started) >= 0.25)
+
+        // With a gathering time far longer than any wait here, a reply still goes at once,
+        // and takes the records queued before it along.
+        let slow = FeedHub(gatherSeconds: 60)
+        let waiting = slow.subscribe { _ in [] }
+        slow.publish(.sent, [:])
+        waiting.enqueue(reply: Array(#"{"type":"reply"}"#.utf8))
+        let replied = Date()
+        #expect(try lines(waiting.next()).map { $0["type"] } == ["record", "reply"])
+        #expect(Date().timeIntervalSince(replied) < 30)
+    }
+
     @Test func aNewSubscriberGetsItsGreetingThenLiveRecords() throws {
         let hub = FeedHub()
         hub.publish(.received, [:])
