@@ -64,26 +64,32 @@ public struct FeedRecord: Sendable, Equatable {
     /// `json.serialized()`, written straight from the record: a busy feed sends thousands
     /// a second, and building each record's object first cost as much again.
     public func serialized() -> [UInt8] {
+        // The record's own members, where a field of the same name would be overwritten;
+        // `time` (nil here) is written as its timestamp.
         let own: [(key: String, value: JSONValue?)] = [
             ("seq", .integer(Int64(sequence))), ("stage", .string(stage.rawValue)),
             ("time", nil), ("type", "record"),
         ]
-        var keys = fields.keys.filter { key in !own.contains { $0.key == key } }
-        keys.append(contentsOf: own.map(\.key))
-        keys.sort()
+        var members = own
+        members.reserveCapacity(own.count + fields.count)
+        for (key, value) in fields
+        where key != "seq" && key != "stage" && key != "time" && key != "type" {
+            members.append((key, value))
+        }
+        members.sort { $0.key < $1.key }
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(UInt8(ascii: "{"))
-        for (index, key) in keys.enumerated() {
+        for (index, member) in members.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            JSONValue.writeString(key, to: &out)
+            JSONValue.writeString(member.key, to: &out)
             out.append(UInt8(ascii: ":"))
-            if key == "time" {
+            if let value = member.value {
+                value.write(to: &out)
+            } else {
                 out.append(UInt8(ascii: "\""))
                 FeedRecord.writeTimestamp(timeMillis, to: &out)
                 out.append(UInt8(ascii: "\""))
-            } else if let value = own.first(where: { $0.key == key })?.value ?? fields[key] {
-                value.write(to: &out)
             }
         }
         out.append(UInt8(ascii: "}"))
