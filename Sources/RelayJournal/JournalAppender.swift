@@ -388,15 +388,18 @@ struct JournalAppender {
         return try JSONDecoder().decode(Referral.self, from: Data(json.utf8))
     }
 
+    /// The newest conversion with this event's dataset, name and id, through the conversions'
+    /// event index.
     private func existingKey(
         for conversion: Conversion, in database: some AppendDatabase
     ) throws -> (conversionID: Int64, firstSeenMillis: Int64)? {
         try database.firstRow(
             """
-            SELECT conversion_id, first_seen_ms FROM dedupe_keys
-            WHERE dataset = ? AND event_name = ? AND event_id = ?
+            SELECT id, created_at_ms FROM conversions
+            WHERE event_id = ? AND event_name = ? AND dataset = ?
+            ORDER BY id DESC LIMIT 1
             """,
-            [.text(conversion.dataset), .text(conversion.eventName), .text(conversion.eventID)]
+            [.text(conversion.eventID), .text(conversion.eventName), .text(conversion.dataset)]
         ).map { ($0.int(0), $0.int(1)) }
     }
 
@@ -429,18 +432,6 @@ struct JournalAppender {
         try database.countMatchKeys(
             ["*"] + MatchKey.carried(by: conversion), eventName: conversion.eventName)
 
-        // A key older than the window is replaced: past the window the same id is a new event.
-        try database.run(
-            """
-            INSERT INTO dedupe_keys (dataset, event_name, event_id, conversion_id, first_seen_ms)
-            VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (dataset, event_name, event_id) DO UPDATE SET
-                conversion_id = excluded.conversion_id, first_seen_ms = excluded.first_seen_ms
-            """,
-            [
-                .text(conversion.dataset), .text(conversion.eventName), .text(conversion.eventID),
-                .int(id), .int(millis),
-            ])
         return id
     }
 

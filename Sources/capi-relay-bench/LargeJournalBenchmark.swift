@@ -105,9 +105,6 @@ struct LargeJournalBenchmark {
                         created_at_ms, capi_state, capi_attempts, capi_next_at_ms, capi_reason,
                         crm_state, crm_attempts, crm_next_at_ms, crm_reason, consent_dropped, source,
                         consent, consent_source, invalid_dropped FROM conversions;
-                INSERT INTO dedupe_keys (dataset, event_name, event_id, conversion_id, first_seen_ms)
-                    SELECT dataset, event_name, event_id || \(suffix), conversion_id, first_seen_ms
-                    FROM dedupe_keys;
                 INSERT INTO source_keys (dataset, event_name, source_key, conversion_id,
                         first_seen_ms)
                     SELECT dataset, event_name, source_key || \(suffix), conversion_id,

@@ -54,6 +54,9 @@ import Testing
                 + " AND (CAST(NULL AS TEXT) IS NULL OR event_name = NULL) ORDER BY id DESC LIMIT 1",
             "SELECT id, capi_state FROM conversions WHERE event_id = 'x' ORDER BY id DESC LIMIT 1",
             "SELECT count(*) FROM conversions c WHERE c.event_id = 'x' AND c.event_name = 'Lead'",
+            // The dedupe lookup by event id, on every append.
+            "SELECT id, created_at_ms FROM conversions WHERE event_id = 'x' AND event_name = 'Lead'"
+                + " AND dataset = 'd' ORDER BY id DESC LIMIT 1",
         ]
         for lookup in lookups {
             let plan = try database.statement("EXPLAIN QUERY PLAN " + lookup)

@@ -257,6 +257,12 @@ enum PostgresSchema {
             REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
             FOR EACH STATEMENT EXECUTE FUNCTION capi_relay_count_states();
         """,
+        // Version 3: no `dedupe_keys`; the dedupe lookup reads the conversions' event index,
+        // as on SQLite (its version 10). An append held the event's key with an advisory lock
+        // before reading either, so the two reads see the same committed conversions.
+        """
+        DROP TABLE IF EXISTS dedupe_keys;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }
