@@ -201,7 +201,14 @@ extension Relay {
         let delivery = InboundDelivery(
             source: source, receivedAtMillis: receivedAt, body: body, items: items)
         let summaries = drafts.map { ($0.warnings, $0.invalidDropped, $0.problem) }
+        // A stop that began since the request was let in: nothing is stored, so a retry is
+        // what the sender must do, as after a journal failure.
+        guard admitToJournal() else {
+            respond(nil)
+            return
+        }
         journal.append(delivery) { [logger, self] result in
+            defer { self.answered() }
             switch result {
             case .success(let receipt):
                 var results: [JSONValue] = []

@@ -36,6 +36,9 @@ public final class Relay: @unchecked Sendable {
     let rejections = RejectionCounter()
     /// Guarded by `stateLock`.
     var draining = false
+    /// Guarded by `stateLock`: deliveries handed to the journal and not answered yet. A stop
+    /// waits for them, so that a delivery it journals also gets its answer.
+    private var unanswered = 0
     /// Guarded by `stateLock`: the configuration in force, the start one until a reload.
     private var liveConfiguration: RelayConfiguration
     let stateLock = NSLock()
@@ -168,9 +171,10 @@ public final class Relay: @unchecked Sendable {
     /// The feed's Unix socket path.
     public var feedPath: String { feedServer.path }
 
-    /// Stops intake first (new webhooks get 503, so Meta redelivers them), then lets the
-    /// delivery workers finish the batches in flight, for at most `shutdown.deadline_seconds`,
-    /// then closes the journal. A batch still on the wire at the deadline stays pending and is
+    /// Stops intake first (new webhooks get 503, so Meta redelivers them), waits for the
+    /// deliveries already with the journal to be answered, then lets the delivery workers
+    /// finish the batches in flight, each wait for at most `shutdown.deadline_seconds`, then
+    /// closes the journal. A batch still on the wire at the deadline stays pending and is
     /// sent again after the restart, with the same event_id.
     public func stop() {
         // Intake stops first, but the listener stays open while the batches finish: a webhook
@@ -178,10 +182,23 @@ public final class Relay: @unchecked Sendable {
         // connection that says nothing.
         stateLock.withLock { draining = true }
 
+        // Deliveries already with the journal commit and are answered before the connections
+        // close: journaled but unanswered, Meta would redeliver what the relay holds.
+        let deadline = liveSettings.configuration.shutdown.deadlineSeconds
+        let answeredBy = Date().addingTimeInterval(deadline)
+        while stateLock.withLock({ unanswered }) > 0 && Date() < answeredBy {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        let left = stateLock.withLock { unanswered }
+        if left > 0 {
+            logger.warning(
+                "deliveries still with the journal at the shutdown deadline; their senders"
+                    + " redeliver", [("deliveries", "\(left)")])
+        }
+
         // Both destinations wind down at once, within one deadline, each waited for on a
         // thread of its own: blocked on the shared dispatch pool, the waits would hold the
         // threads the answers to the batches they wait for are delivered on.
-        let deadline = liveSettings.configuration.shutdown.deadlineSeconds
         let group = DispatchGroup()
         let finished = FinishedFlags()
         group.enter()
@@ -209,6 +226,22 @@ public final class Relay: @unchecked Sendable {
         feedServer.stop()
         journal.close()
         logger.notice("relay stopped")
+    }
+
+    /// Counts a delivery as with the journal until `answered()`, unless the relay is draining;
+    /// checked and counted under one lock, so that once a stop has seen none left, none more
+    /// is admitted.
+    func admitToJournal() -> Bool {
+        stateLock.withLock {
+            guard !draining else { return false }
+            unanswered += 1
+            return true
+        }
+    }
+
+    /// A delivery `admitToJournal()` let through has had its answer.
+    func answered() {
+        stateLock.withLock { unanswered -= 1 }
     }
 
     // MARK: Reload
@@ -475,7 +508,12 @@ public final class Relay: @unchecked Sendable {
                     signal: signal, outcome: outcome, profileUpdate: profileUpdate(for: signal),
                     sourceKey: signal.mid.flatMap { $0.isEmpty ? nil : "mid:" + $0 })
             })
+        guard admitToJournal() else {
+            responder.respond(.text(503, "shutting down; redeliver later"))
+            return
+        }
         journal.append(delivery) { [logger, self] result in
+            defer { self.answered() }
             switch result {
             case .success(let receipt):
                 logger.debug(

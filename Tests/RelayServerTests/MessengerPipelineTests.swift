@@ -178,6 +178,32 @@ import Testing
         #expect(stack.relay.stderr.contains("msg=\"relay stopped\""))
     }
 
+    @Test func aWebhookStillCommittingWhenTheStopBeginsIsAnswered200() throws {
+        let stack = try RelayStack()
+        defer { stack.stop() }
+
+        // Another connection holds the journal's write lock, so the webhook's commit waits
+        // (the relay's busy timeout is 5 s) while the relay is told to stop.
+        let database = try SQLiteDatabase(path: stack.journalPath)
+        defer { database.close() }
+        try database.execute("BEGIN IMMEDIATE")
+        let body = try MessengerFixture.shifted("postback-book-call.json")
+        let answer = AnswerBox()
+        let posting = Thread { answer.set(Result { try stack.postWebhook(body) }) }
+        posting.start()
+        // Time for the request to reach the journal writer; nothing the relay shows says so.
+        Thread.sleep(forTimeInterval: 1)
+        stack.relay.kill(SIGTERM)
+        Thread.sleep(forTimeInterval: 0.5)
+        try database.execute("COMMIT")
+
+        #expect(try stack.relay.waitForExit() == 0)
+        #expect(try eventually(timeout: 5) { answer.get() != nil })
+        let response = try answer.get()?.get()
+        #expect(response?.status == 200, "relay stderr:\n\(stack.relay.stderr.suffix(2000))")
+        #expect(try stack.openJournal().counters().received == 1)
+    }
+
     @Test func messageTextIsNotKeptInTheJournal() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
@@ -238,4 +264,13 @@ import Testing
         #expect(Set(sent) == expected)
         #expect(sent.count == 200, "no event may reach the sandbox twice")
     }
+}
+
+/// A response handed from the thread that waited for it.
+private final class AnswerBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<RawHTTP.Response, Error>?  // guarded by lock
+
+    func set(_ value: Result<RawHTTP.Response, Error>) { lock.withLock { result = value } }
+    func get() -> Result<RawHTTP.Response, Error>? { lock.withLock { result } }
 }
