@@ -26,16 +26,20 @@ extension JSONValue {
     }
 
     /// Converts what `JSONSerialization` returns; anything it never produces becomes null.
+    ///
+    /// The containers are tried before `NSNumber`: casting a Swift dictionary or array to a
+    /// class bridges it to an `NSDictionary` or `NSArray` first, whole, only to fail. Tried the
+    /// other way round, that was half of the sandbox's CPU time.
     public init(foundation object: Any) {
         switch object {
         case let string as String:
             self = .string(string)
-        case let number as NSNumber:
-            self = JSONValue(number: number)
-        case let array as [Any]:
-            self = .array(array.map(JSONValue.init(foundation:)))
         case let dictionary as [String: Any]:
             self = .object(dictionary.mapValues(JSONValue.init(foundation:)))
+        case let array as [Any]:
+            self = .array(array.map(JSONValue.init(foundation:)))
+        case let number as NSNumber:
+            self = JSONValue(number: number)
         default:
             self = .null
         }
