@@ -31,13 +31,14 @@ extension SQLiteDatabase: TransactionalDatabase {
 ///
 /// Durable acknowledgement needs an fsync per commit; with one commit per webhook the disk's
 /// sync rate would cap intake. Jobs that arrive while a commit is in progress wait and share
-/// the next one, so the cost of an fsync is spread over everything queued behind it. Each job
-/// runs inside its own savepoint, so one job's error rolls back that job alone.
+/// the next one, so the cost of an fsync is spread over everything queued behind it. One job's
+/// error fails that job alone: when a job fails, the batch is rolled back and run again with
+/// each job in a savepoint of its own.
 ///
-/// When the database says the whole transaction lost a race with another relay's writer (a
-/// deadlock between two batches, both deciding the same keys), the batch is rolled back and
-/// run again from its first job: jobs must therefore only write to the database and to boxes
-/// they own, which a second run overwrites.
+/// So is a batch whose transaction lost a race with another relay's writer (a deadlock
+/// between two batches, both deciding the same keys): it is rolled back and run again from its
+/// first job. Jobs must therefore only write to the database and to boxes they own, which a
+/// second run overwrites.
 ///
 /// What a job's caller does once its commit is known (answer the webhook, publish to the feed)
 /// runs on a completion thread of its own, in commit order, while the writer goes on to the
@@ -164,11 +165,21 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
 
     private func commit(_ jobs: [Job]) {
         var attempt = 0
+        // Jobs run bare first: a savepoint each costs two statements and a copy of every page
+        // the job changes, and a job almost never fails. When one does, the batch runs again
+        // with a savepoint per job, so that the others still commit.
+        var isolated = false
         while true {
-            switch commitOnce(jobs) {
+            switch commitOnce(jobs, isolated: isolated) {
             case .committed(let errors):
                 finish(jobs, errors)
                 return
+            case .jobFailed(let error) where jobs.count == 1:
+                // Nothing else was in the transaction: its failure is the job's own.
+                finish(jobs, [error])
+                return
+            case .jobFailed:
+                isolated = true
             case .lostRace where attempt < Self.maxRetries:
                 // The other writer goes on once this one has rolled back; a short, growing
                 // pause keeps two relays from meeting on the same keys again at once.
@@ -199,17 +210,30 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
     private enum BatchOutcome {
         /// Committed; each job's own error, nil for those that succeeded.
         case committed([Error?])
+        /// A job run without a savepoint failed, and the transaction was rolled back.
+        case jobFailed(Error)
         /// Rolled back because another writer won a race: the batch may run again.
         case lostRace(Error)
         case failed(Error)
     }
 
-    private func commitOnce(_ jobs: [Job]) -> BatchOutcome {
+    /// Runs the jobs in one transaction, each in a savepoint of its own when `isolated`, and
+    /// commits.
+    private func commitOnce(_ jobs: [Job], isolated: Bool) -> BatchOutcome {
         var errors = [Error?](repeating: nil, count: jobs.count)
         do {
             try database.beginTransaction()
             for (index, job) in jobs.enumerated() {
-                errors[index] = runInSavepoint(job.work)
+                if isolated {
+                    errors[index] = runInSavepoint(job.work)
+                } else {
+                    do {
+                        try job.work(database)
+                    } catch {
+                        abandonTransaction()
+                        return database.isRetryable(error) ? .lostRace(error) : .jobFailed(error)
+                    }
+                }
                 // A job that lost a race rolled back to its savepoint, but the locks the jobs
                 // before it hold are what the other writer waits for: start the batch over.
                 if let error = errors[index], database.isRetryable(error) {

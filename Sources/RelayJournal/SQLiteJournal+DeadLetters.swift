@@ -76,6 +76,8 @@ extension SQLiteJournal {
         let box = ResendBox()
         do {
             try writer.submitAndWait { database in
+                // A batch may run again after another job in it failed: start over.
+                box.ids = []
                 for id in deadLetterIDs {
                     let find = try database.statement(
                         """

@@ -43,6 +43,47 @@ import Testing
         #expect(try reopened.counters().deliveries == 1)
     }
 
+    /// Jobs run without savepoints until one fails; then the batch runs again with one per
+    /// job, and only the failing job is lost.
+    @Test func aJobFailingInASharedTransactionFailsAloneAndTheOthersCommit() throws {
+        let temp = try TemporaryJournal()
+        let path = temp.directory.appendingPathComponent("writer.sqlite").path
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE)")
+        let writer = GroupCommitWriter(database: database)
+        defer { writer.close() }
+
+        // The first job holds the writer while the others queue, so that they share the next
+        // transaction; the fifth repeats the first's value and breaks the UNIQUE constraint.
+        let holding = DispatchSemaphore(value: 0)
+        let gate = DispatchSemaphore(value: 0)
+        writer.submit(
+            { _ in
+                holding.signal()
+                gate.wait()
+            }, done: { _ in })
+        holding.wait()
+        let outcomes = OutcomeLog()
+        for value in 1...10 {
+            writer.submit(
+                { database in
+                    try database.execute("INSERT INTO t VALUES (\(value == 5 ? 1 : value))")
+                },
+                done: { error in outcomes.add(value, failed: error != nil) })
+        }
+        gate.signal()
+        #expect(outcomes.waitForCount(10))
+        #expect(outcomes.failed == [5])
+        #expect(writer.transactionsCommitted == 2, "the ten shared one transaction")
+
+        let reader = try SQLiteDatabase(path: path)
+        defer { reader.close() }
+        let rows = try reader.statement("SELECT v FROM t ORDER BY v")
+        var values: [Int64] = []
+        while try rows.step() { values.append(rows.int(0)) }
+        #expect(values == [1, 2, 3, 4, 6, 7, 8, 9, 10])
+    }
+
     /// A CRM echo, `inspect`, `resend` and a pixel echo find an event by its id: an index
     /// lookup, not a read of every conversion, whatever the journal's size.
     @Test func lookupsByEventIDUseAnIndex() throws {
@@ -138,4 +179,31 @@ import Testing
 /// Holds a journal that a completion lets go of.
 private final class JournalHolder: @unchecked Sendable {
     var journal: SQLiteJournal?
+}
+
+/// Which jobs finished, and which of them failed.
+private final class OutcomeLog: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var finished: [Int] = []  // guarded by condition
+    private var failures: [Int] = []  // guarded by condition
+
+    func add(_ value: Int, failed: Bool) {
+        condition.withLock {
+            finished.append(value)
+            if failed { failures.append(value) }
+            condition.broadcast()
+        }
+    }
+
+    var failed: [Int] { condition.withLock { failures.sorted() } }
+
+    func waitForCount(_ count: Int) -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        condition.lock()
+        defer { condition.unlock() }
+        while finished.count < count {
+            guard condition.wait(until: deadline) else { return false }
+        }
+        return true
+    }
 }
