@@ -62,6 +62,30 @@ struct IngestBenchmark {
                 attached.feedRecordsPerSecond ?? 0,
                 100 * attached.report.rate / saturated.report.rate,
                 100 * (attached.cpuMicrosPerWebhook / saturated.cpuMicrosPerWebhook - 1)))
+        // At a fixed rate below saturation the relay does the same work per webhook with and
+        // without the feed (the same batch sizes, the same wake-ups), so what serve's CPU per
+        // webhook gains is what the feed costs.
+        let feedRate = offeredRate / 2
+        let feedCount = min(events, Int(feedRate * 5))
+        var calm: [Run] = []
+        var watched: [Run] = []
+        for round in 0..<Self.rounds {
+            calm.append(
+                try measure(
+                    stack, seed: 50 + 2 * round, feed: false, count: feedCount, rate: feedRate))
+            watched.append(
+                try measure(
+                    stack, seed: 51 + 2 * round, feed: true, count: feedCount, rate: feedRate))
+        }
+        let calmCPU = Run.median(calm).cpuMicrosPerWebhook
+        let watchedCPU = Run.median(watched).cpuMicrosPerWebhook
+        print(
+            String(
+                format:
+                    "  at %.0f/s offered, in turns: serve CPU %.0f µs/webhook without the feed, "
+                    + "%.0f with it (%+.1f%%; medians of %d)",
+                feedRate, calmCPU, watchedCPU, 100 * (watchedCPU / calmCPU - 1), Self.rounds))
+
         if let rss = stack.relay.peakRSSMiB() {
             print(String(format: "  peak RSS of serve  %.1f MiB", rss))
         }
@@ -95,14 +119,16 @@ struct IngestBenchmark {
     /// Saturation runs without and with a feed client, each.
     static let rounds = 3
 
-    /// One saturation run of `events` webhooks, with serve's CPU time over it and, with
-    /// `feed`, a feed client reading every record meanwhile.
-    func measure(_ stack: BenchStack, seed: Int, feed: Bool) throws -> Run {
-        let requests = Self.webhooks(count: events, seed: seed)
+    /// One run of `count` webhooks (`events` when nil), at saturation or at `rate`, with
+    /// serve's CPU time over it and, with `feed`, a feed client reading every record meanwhile.
+    func measure(
+        _ stack: BenchStack, seed: Int, feed: Bool, count: Int? = nil, rate: Double? = nil
+    ) throws -> Run {
+        let requests = Self.webhooks(count: count ?? events, seed: seed)
         let reader = feed ? try FeedReader(path: stack.feedPath) : nil
         let cpuBefore = stack.relay.cpuSeconds() ?? 0
         let report = LoadGenerator(
-            port: stack.relayPort, connections: connections, offeredRate: nil
+            port: stack.relayPort, connections: connections, offeredRate: rate
         )
         .run(requests)
         let cpu = (stack.relay.cpuSeconds() ?? 0) - cpuBefore
