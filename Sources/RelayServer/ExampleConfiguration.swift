@@ -51,7 +51,7 @@ public enum ExampleConfiguration {
             // "test_event_code": "TEST12345", // while testing in Events Manager only
             "partner_agent": "capi-relay",
             "batch_size": 1000,              // Meta's limit per request
-            "flush_interval_seconds": 1,     // events arriving meanwhile share a batch
+            "flush_interval_seconds": 0.1,   // Meta wants events as they happen
             "timeout_seconds": 1.5,          // Meta's recommended request timeout
             "concurrency": 2,                // requests in flight at once
             // "requests_per_second": 10,    // at most this many on average; no limit if absent

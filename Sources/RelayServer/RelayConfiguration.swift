@@ -317,7 +317,11 @@ public struct RelayConfiguration: Sendable, Equatable, Codable {
         public var testEventCode: String?
         public var partnerAgent: String? = "capi-relay"
         public var batchSize = 1000
-        public var flushIntervalSeconds = 1.0
+        /// How often due events go out. Meta asks for events as soon as they happen; sending
+        /// every 0.1 s also spreads delivery's work evenly, where a second's worth of batches
+        /// at once held up intake (`capi-relay-bench ingest`: p99 at 5,000 webhooks/s offered
+        /// 156 to 350 ms with 1 s, 44 to 57 ms with 0.1 s).
+        public var flushIntervalSeconds = 0.1
         public var timeoutSeconds = 1.5
         public var maxAttempts = 12
         /// Requests in flight at once.
