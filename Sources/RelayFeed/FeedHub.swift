@@ -98,9 +98,9 @@ public final class FeedHub: @unchecked Sendable {
 /// One subscriber's bounded queue of lines.
 ///
 /// The subscriber's thread is woken when records arrive at an empty queue, and then lets
-/// more gather for a moment (`defaultGatherSeconds`) before it takes them, so that a busy pipeline's records go
-/// out a few hundred to a write and the publishing threads rarely pay for a wake-up. A command
-/// reply cuts the wait short: somebody is waiting for it.
+/// more gather for a moment (`defaultGatherSeconds`) before it takes them, so that a busy
+/// pipeline's records go out a few hundred to a write and the publishing threads rarely pay
+/// for a wake-up. A command reply cuts the wait short: somebody is waiting for it.
 public final class FeedSubscription: @unchecked Sendable {
     /// A record waits as it is and becomes a line in ``next()``, on the subscriber's thread.
     private enum Pending {
