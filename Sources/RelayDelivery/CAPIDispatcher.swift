@@ -83,6 +83,8 @@ public final class CAPIDispatcher: @unchecked Sendable {
     private let observer: DeliveryObserver
     private var worker: DeliveryWorker!
     private let limiter: RateLimiter
+    /// Outcomes the journal refused; while there are any, nothing is sent.
+    private let held: HeldOutcomes
     private let lock = NSLock()
     /// Guarded by `lock`.
     private var currentDestination: CAPIDestination
@@ -102,6 +104,7 @@ public final class CAPIDispatcher: @unchecked Sendable {
         self.transport = transport
         self.clock = clock
         self.logger = logger
+        self.held = HeldOutcomes(destination: .capi, journal: journal, logger: logger)
         limiter = RateLimiter(requestsPerSecond: destination.requestsPerSecond)
         worker = DeliveryWorker(
             name: "capi-dispatcher", intervalSeconds: destination.flushIntervalSeconds
@@ -149,13 +152,15 @@ public final class CAPIDispatcher: @unchecked Sendable {
         worker.wake()
     }
 
-    private var mayStartRequest: Bool { lock.withLock { pause == nil && !stopping } }
+    private var mayStartRequest: Bool {
+        lock.withLock { pause == nil && !stopping } && held.isEmpty
+    }
 
     /// One pass: everything due now, in batches. Returns true when a full batch was sent, as
     /// more may be waiting.
     @discardableResult
     public func deliverDue() -> Bool {
-        guard mayStartRequest else { return false }
+        guard held.recordHeld(), mayStartRequest else { return false }
         let destination = self.destination
         let now = clock.nowMillis()
         let pending: [PendingConversion]
@@ -413,14 +418,7 @@ public final class CAPIDispatcher: @unchecked Sendable {
     private func record(
         attempt: DeliveryAttempt?, changes: [(conversionID: Int64, change: DeliveryStateChange)]
     ) {
-        do {
-            try journal.record(attempt: attempt, changes: changes, destination: .capi)
-        } catch {
-            // The events stay pending and are sent again on the next pass; that is the one
-            // way a journal failure can cause a repeat, and it is logged as an error.
-            logger.error(
-                "cannot record delivery", [("destination", "capi"), ("error", "\(error)")])
-        }
+        held.record(attempt: attempt, changes: changes)
     }
 }
 

@@ -52,6 +52,8 @@ public final class CRMSink: @unchecked Sendable {
     private let observer: DeliveryObserver
     private var worker: DeliveryWorker!
     private let limiter: RateLimiter
+    /// Outcomes the journal refused; while there are any, nothing is posted.
+    private let held: HeldOutcomes
     private let lock = NSLock()
     /// Guarded by `lock`.
     private var currentDestination: CRMDestination
@@ -74,6 +76,7 @@ public final class CRMSink: @unchecked Sendable {
         self.transport = transport
         self.clock = clock
         self.logger = logger
+        self.held = HeldOutcomes(destination: .crm, journal: journal, logger: logger)
         limiter = RateLimiter(requestsPerSecond: destination.requestsPerSecond)
         worker = DeliveryWorker(
             name: "crm-sink", intervalSeconds: destination.flushIntervalSeconds
@@ -113,12 +116,14 @@ public final class CRMSink: @unchecked Sendable {
         worker.wake()
     }
 
-    private var mayStartRequest: Bool { lock.withLock { pause == nil && !stopping } }
+    private var mayStartRequest: Bool {
+        lock.withLock { pause == nil && !stopping } && held.isEmpty
+    }
 
     /// One pass; returns true when more may be due at once.
     @discardableResult
     public func deliverDue() -> Bool {
-        guard mayStartRequest else { return false }
+        guard held.recordHeld(), mayStartRequest else { return false }
         let destination = self.destination
         let pending: [PendingConversion]
         let claimedAt = clock.nowMillis()
@@ -207,17 +212,13 @@ public final class CRMSink: @unchecked Sendable {
             }
         }
 
-        do {
-            try journal.record(
-                attempt: DeliveryAttempt(
-                    destination: .crm, dataset: item.conversion.dataset, startedAtMillis: started,
-                    finishedAtMillis: finished, httpStatus: failure?.httpStatus ?? 200,
-                    response: response, outcome: outcome, conversionIDs: [item.conversionID],
-                    request: String(decoding: body, as: UTF8.self)),
-                changes: change.map { [(item.conversionID, $0)] } ?? [], destination: .crm)
-        } catch {
-            logger.error("cannot record delivery", [("destination", "crm"), ("error", "\(error)")])
-        }
+        held.record(
+            attempt: DeliveryAttempt(
+                destination: .crm, dataset: item.conversion.dataset, startedAtMillis: started,
+                finishedAtMillis: finished, httpStatus: failure?.httpStatus ?? 200,
+                response: response, outcome: outcome, conversionIDs: [item.conversionID],
+                request: String(decoding: body, as: UTF8.self)),
+            changes: change.map { [(item.conversionID, $0)] } ?? [])
 
         let eventID = item.conversion.eventID
         let dataset = item.conversion.dataset

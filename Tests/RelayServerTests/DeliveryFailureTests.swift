@@ -387,6 +387,39 @@ import Testing
     /// run on two cores found them timing out, and Meta getting each batch twice; the cause,
     /// answers waiting for blocked dispatch threads, is held apart by
     /// `URLSessionTransportTests.anAnswerArrivesWhileTheSharedDispatchThreadsAreAllBlocked`.)
+    /// A journal that takes webhooks but not delivery records (as a disk filling up would)
+    /// must not make the relay send the same events on every pass.
+    @Test func whenOutcomesCannotBeJournaledNothingIsSentAgain() throws {
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        let database = try SQLiteDatabase(path: stack.journalPath)
+        defer { database.close() }
+        try database.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON attempts BEGIN SELECT RAISE(FAIL, 'disk full'); END;"
+        )
+        #expect(
+            try stack.postWebhook(try MessengerFixture.shifted("postback-book-call.json")).status
+                == 200)
+        #expect(try eventually { try stack.acceptedEvents().count == 1 })
+        #expect(try eventually { try stack.acceptedCRMPosts().count == 1 })
+        // Twenty CAPI passes and more: every one would have sent the event again.
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try stack.acceptedEvents().count == 1, "\(stack.relay.stderr.suffix(1500))")
+        #expect(try stack.acceptedCRMPosts().count == 1)
+        #expect(stack.relay.stderr.contains("nothing more is sent until it is recorded"))
+
+        // Once the journal takes records again, the held outcomes go in and nothing is resent.
+        try database.execute("DROP TRIGGER full")
+        #expect(
+            try eventually {
+                let counters = try stack.counters()
+                return counters.capiSent == 1 && counters.crmSent == 1
+            }, "\(stack.relay.stderr.suffix(1500))")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try stack.acceptedEvents().count == 1)
+        #expect(try stack.acceptedCRMPosts().count == 1)
+    }
+
     @Test func aStopWithBothDestinationsWaitingHearsTheirAnswersAndRepeatsNothing() throws {
         let stack = try RelayStack(capiConfig: #""batch_size": 50, "concurrency": 2"#)
         defer { stack.stop() }
