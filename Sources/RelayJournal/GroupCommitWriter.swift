@@ -169,8 +169,9 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         // the job changes, and a job almost never fails. When one does, the batch runs again
         // with a savepoint per job, so that the others still commit.
         var isolated = false
+        var failedAlone: [Int: Error] = [:]
         while true {
-            switch commitOnce(jobs, isolated: isolated) {
+            switch commitOnce(jobs, isolated: isolated, failedAlone: failedAlone) {
             case .committed(let errors):
                 finish(jobs, errors)
                 return
@@ -179,6 +180,10 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
                 finish(jobs, [error])
                 return
             case .jobFailed:
+                isolated = true
+            case .transactionUndone(let index, let error):
+                // The job took the jobs before it down with it: run them again without it.
+                failedAlone[index] = error
                 isolated = true
             case .lostRace where attempt < Self.maxRetries:
                 // The other writer goes on once this one has rolled back; a short, growing
@@ -212,20 +217,31 @@ final class GroupCommitWriter<Database: TransactionalDatabase>: @unchecked Senda
         case committed([Error?])
         /// A job run without a savepoint failed, and the transaction was rolled back.
         case jobFailed(Error)
+        /// The job at this index failed and ended the whole transaction with it (SQLite's
+        /// `RAISE(ROLLBACK)` in a trigger does), savepoints and all.
+        case transactionUndone(Int, Error)
         /// Rolled back because another writer won a race: the batch may run again.
         case lostRace(Error)
         case failed(Error)
     }
 
     /// Runs the jobs in one transaction, each in a savepoint of its own when `isolated`, and
-    /// commits.
-    private func commitOnce(_ jobs: [Job], isolated: Bool) -> BatchOutcome {
+    /// commits; the jobs in `failedAlone` are not run again, and keep their error.
+    private func commitOnce(
+        _ jobs: [Job], isolated: Bool, failedAlone: [Int: Error]
+    ) -> BatchOutcome {
         var errors = [Error?](repeating: nil, count: jobs.count)
         do {
             try database.beginTransaction()
             for (index, job) in jobs.enumerated() {
-                if isolated {
+                if let error = failedAlone[index] {
+                    errors[index] = error
+                } else if isolated {
                     errors[index] = runInSavepoint(job.work)
+                    if let error = errors[index], !database.isInTransaction {
+                        abandonTransaction()
+                        return .transactionUndone(index, error)
+                    }
                 } else {
                     do {
                         try job.work(database)

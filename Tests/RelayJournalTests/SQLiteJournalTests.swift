@@ -84,6 +84,48 @@ import Testing
         #expect(values == [1, 2, 3, 4, 6, 7, 8, 9, 10])
     }
 
+    /// A job can end the whole transaction, not just its own part (`RAISE(ROLLBACK)` in a
+    /// trigger); the jobs before it then run again without it, and none runs outside a
+    /// transaction.
+    @Test func aJobThatEndsTheWholeTransactionFailsAloneToo() throws {
+        let temp = try TemporaryJournal()
+        let path = temp.directory.appendingPathComponent("writer.sqlite").path
+        let database = try SQLiteDatabase(path: path)
+        try database.execute(
+            """
+            PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER);
+            CREATE TRIGGER refuse BEFORE INSERT ON t WHEN NEW.v = 5
+            BEGIN SELECT RAISE(ROLLBACK, 'refused'); END;
+            """)
+        let writer = GroupCommitWriter(database: database)
+        defer { writer.close() }
+
+        let holding = DispatchSemaphore(value: 0)
+        let gate = DispatchSemaphore(value: 0)
+        writer.submit(
+            { _ in
+                holding.signal()
+                gate.wait()
+            }, done: { _ in })
+        holding.wait()
+        let outcomes = OutcomeLog()
+        for value in 1...10 {
+            writer.submit(
+                { database in try database.execute("INSERT INTO t VALUES (\(value))") },
+                done: { error in outcomes.add(value, failed: error != nil) })
+        }
+        gate.signal()
+        #expect(outcomes.waitForCount(10))
+        #expect(outcomes.failed == [5])
+
+        let reader = try SQLiteDatabase(path: path)
+        defer { reader.close() }
+        let rows = try reader.statement("SELECT v FROM t ORDER BY v")
+        var values: [Int64] = []
+        while try rows.step() { values.append(rows.int(0)) }
+        #expect(values == [1, 2, 3, 4, 6, 7, 8, 9, 10])
+    }
+
     /// A CRM echo, `inspect`, `resend` and a pixel echo find an event by its id: an index
     /// lookup, not a read of every conversion, whatever the journal's size.
     @Test func lookupsByEventIDUseAnIndex() throws {
