@@ -149,6 +149,21 @@ import Testing
                 steps.contains { $0.contains("USING") && $0.contains("INDEX conversions_event") },
                 "\(lookup): \(steps)")
         }
+
+        // `inspect` also finds the signal behind each conversion by index, not by building a
+        // temporary one over every signal.
+        let inspect = try database.statement(
+            """
+            EXPLAIN QUERY PLAN SELECT c.id, d.body, s.mid FROM conversions c
+            LEFT JOIN signals s ON s.conversion_id = c.id AND s.outcome = 'conversion'
+            LEFT JOIN deliveries d ON d.id = s.delivery_id
+            WHERE c.event_id = 'x' ORDER BY c.id DESC
+            """)
+        var steps: [String] = []
+        while try inspect.step() { steps.append(inspect.text(3) ?? "") }
+        #expect(
+            steps.contains { $0.contains("SEARCH s USING INDEX signals_conversion") }, "\(steps)")
+        #expect(!steps.contains { $0.contains("AUTOMATIC") }, "\(steps)")
     }
 
     @Test func theWindowIsNeverBelow48Hours() {
