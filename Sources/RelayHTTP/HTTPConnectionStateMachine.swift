@@ -140,7 +140,7 @@ struct HTTPConnectionStateMachine: Sendable {
     mutating func responseReady(_ response: HTTPResponse, now: Double) -> [Action] {
         guard case .awaitingResponse(var framing) = state else { return [] }
         responsesSent += 1
-        if inputClosed && parser.bufferedByteCount == 0 {
+        if (inputClosed && parser.bufferedByteCount == 0) || response.closesConnection {
             framing.keepAlive = false
         }
         state = .writingResponse(closeAfter: !framing.keepAlive)

@@ -88,6 +88,9 @@ public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Close the connection after this response (`Connection: close`), as a server that is
+    /// shutting down does, so that a keep-alive client sends its next request elsewhere.
+    public var closesConnection = false
 
     public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status

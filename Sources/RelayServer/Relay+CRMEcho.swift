@@ -15,7 +15,9 @@ extension Relay {
             return
         }
         guard !stateLock.withLock({ draining }) else {
-            responder.respond(Self.problem(503, "shutting_down", "shutting down; retry later"))
+            var response = Self.problem(503, "shutting_down", "shutting down; retry later")
+            response.closesConnection = true
+            responder.respond(response)
             return
         }
 

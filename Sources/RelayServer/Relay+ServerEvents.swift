@@ -12,7 +12,9 @@ extension Relay {
     func receiveServerEvents(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard authorizeBearer(request, responder) else { return }
         guard !stateLock.withLock({ draining }) else {
-            responder.respond(Self.problem(503, "shutting_down", "shutting down; retry later"))
+            var response = Self.problem(503, "shutting_down", "shutting down; retry later")
+            response.closesConnection = true
+            responder.respond(response)
             return
         }
 

@@ -228,6 +228,14 @@ public final class Relay: @unchecked Sendable {
         logger.notice("relay stopped")
     }
 
+    /// The answer to a webhook while the relay drains: Meta redelivers it, and the connection
+    /// closes so that a keep-alive client does not keep sending here.
+    static var shuttingDown: HTTPResponse {
+        var response = HTTPResponse.text(503, "shutting down; redeliver later")
+        response.closesConnection = true
+        return response
+    }
+
     /// Counts a delivery as with the journal until `answered()`, unless the relay is draining;
     /// checked and counted under one lock, so that once a stop has seen none left, none more
     /// is admitted.
@@ -434,7 +442,7 @@ public final class Relay: @unchecked Sendable {
 
     private func receiveMessenger(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard !stateLock.withLock({ draining }) else {
-            responder.respond(.text(503, "shutting down; redeliver later"))
+            responder.respond(Self.shuttingDown)
             return
         }
 
@@ -509,7 +517,7 @@ public final class Relay: @unchecked Sendable {
                     sourceKey: signal.mid.flatMap { $0.isEmpty ? nil : "mid:" + $0 })
             })
         guard admitToJournal() else {
-            responder.respond(.text(503, "shutting down; redeliver later"))
+            responder.respond(Self.shuttingDown)
             return
         }
         journal.append(delivery) { [logger, self] result in

@@ -66,6 +66,15 @@ import Testing
             ])
     }
 
+    @Test func aResponseMayCloseAKeepAliveConnection() {
+        var machine = makeMachine()
+        _ = machine.received(Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8), now: 1)
+        var response = HTTPResponse.text(503, "shutting down")
+        response.closesConnection = true
+        let actions = machine.responseReady(response, now: 2)
+        #expect(actions == [.sendResponse(response, .init(keepAlive: false))])
+    }
+
     @Test func closesAfterConnectionCloseByShuttingDownOutputFirst() {
         var machine = makeMachine()
         _ = machine.received(Array(Self.closingRequest.utf8), now: 1)
