@@ -46,12 +46,12 @@ public final class FeedHub: @unchecked Sendable {
         nextSequence += 1
         history.append(record)
         if history.count > historyLimit { history.removeFirst(history.count - historyLimit) }
-        let targets = Array(subscribers.values)
-        lock.unlock()
-
-        for subscription in targets {
+        // Queued under the lock, so that records from two publishing threads reach every
+        // subscriber in `seq` order; a queue's own lock is only ever held briefly.
+        for subscription in subscribers.values {
             subscription.enqueue(record: record)
         }
+        lock.unlock()
         return record
     }
 

@@ -71,6 +71,22 @@ import Testing
         #expect(Date().timeIntervalSince(replied) < 30)
     }
 
+    @Test func recordsFromSeveralThreadsReachASubscriberInSequence() throws {
+        let hub = FeedHub(gatherSeconds: 0)
+        let subscription = hub.subscribe { _ in [] }
+        let publishers = (0..<4).map { _ in
+            Thread {
+                for _ in 0..<2_000 { hub.publish(.received, [:]) }
+            }
+        }
+        publishers.forEach { $0.start() }
+        var sequences: [Int64] = []
+        while sequences.count < 8_000, let batch = subscription.next() {
+            sequences += try lines(batch).compactMap { $0["seq"]?.integerValue }
+        }
+        #expect(sequences == Array(1...8_000))
+    }
+
     @Test func aNewSubscriberGetsItsGreetingThenLiveRecords() throws {
         let hub = FeedHub()
         hub.publish(.received, [:])
