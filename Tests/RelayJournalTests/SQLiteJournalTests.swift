@@ -1,5 +1,6 @@
 import Foundation
 import RelayCore
+import RelayTestSupport
 import Testing
 
 @testable import RelayJournal
@@ -46,84 +47,26 @@ import Testing
     /// Jobs run without savepoints until one fails; then the batch runs again with one per
     /// job, and only the failing job is lost.
     @Test func aJobFailingInASharedTransactionFailsAloneAndTheOthersCommit() throws {
-        let temp = try TemporaryJournal()
-        let path = temp.directory.appendingPathComponent("writer.sqlite").path
-        let database = try SQLiteDatabase(path: path)
-        try database.execute("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE)")
-        let writer = GroupCommitWriter(database: database)
-        defer { writer.close() }
-
-        // The first job holds the writer while the others queue, so that they share the next
-        // transaction; the fifth repeats the first's value and breaks the UNIQUE constraint.
-        let holding = DispatchSemaphore(value: 0)
-        let gate = DispatchSemaphore(value: 0)
-        writer.submit(
-            { _ in
-                holding.signal()
-                gate.wait()
-            }, done: { _ in })
-        holding.wait()
-        let outcomes = OutcomeLog()
-        for value in 1...10 {
-            writer.submit(
-                { database in
-                    try database.execute("INSERT INTO t VALUES (\(value == 5 ? 1 : value))")
-                },
-                done: { error in outcomes.add(value, failed: error != nil) })
-        }
-        gate.signal()
-        #expect(outcomes.waitForCount(10))
-        #expect(outcomes.failed == [5])
-        #expect(writer.transactionsCommitted == 2, "the ten shared one transaction")
-
-        let reader = try SQLiteDatabase(path: path)
-        defer { reader.close() }
-        let rows = try reader.statement("SELECT v FROM t ORDER BY v")
-        var values: [Int64] = []
-        while try rows.step() { values.append(rows.int(0)) }
-        #expect(values == [1, 2, 3, 4, 6, 7, 8, 9, 10])
+        // The fifth job repeats the first's value and breaks the UNIQUE constraint.
+        let run = try SharedTransaction(
+            schema: "CREATE TABLE t (v INTEGER UNIQUE)", value: { $0 == 5 ? 1 : $0 })
+        #expect(run.failed == [5])
+        #expect(run.transactions == 2, "the ten shared one transaction")
+        #expect(run.values == [1, 2, 3, 4, 6, 7, 8, 9, 10])
     }
 
     /// A job can end the whole transaction, not just its own part (`RAISE(ROLLBACK)` in a
     /// trigger); the jobs before it then run again without it, and none runs outside a
     /// transaction.
     @Test func aJobThatEndsTheWholeTransactionFailsAloneToo() throws {
-        let temp = try TemporaryJournal()
-        let path = temp.directory.appendingPathComponent("writer.sqlite").path
-        let database = try SQLiteDatabase(path: path)
-        try database.execute(
-            """
-            PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER);
-            CREATE TRIGGER refuse BEFORE INSERT ON t WHEN NEW.v = 5
-            BEGIN SELECT RAISE(ROLLBACK, 'refused'); END;
-            """)
-        let writer = GroupCommitWriter(database: database)
-        defer { writer.close() }
-
-        let holding = DispatchSemaphore(value: 0)
-        let gate = DispatchSemaphore(value: 0)
-        writer.submit(
-            { _ in
-                holding.signal()
-                gate.wait()
-            }, done: { _ in })
-        holding.wait()
-        let outcomes = OutcomeLog()
-        for value in 1...10 {
-            writer.submit(
-                { database in try database.execute("INSERT INTO t VALUES (\(value))") },
-                done: { error in outcomes.add(value, failed: error != nil) })
-        }
-        gate.signal()
-        #expect(outcomes.waitForCount(10))
-        #expect(outcomes.failed == [5])
-
-        let reader = try SQLiteDatabase(path: path)
-        defer { reader.close() }
-        let rows = try reader.statement("SELECT v FROM t ORDER BY v")
-        var values: [Int64] = []
-        while try rows.step() { values.append(rows.int(0)) }
-        #expect(values == [1, 2, 3, 4, 6, 7, 8, 9, 10])
+        let run = try SharedTransaction(
+            schema: """
+                CREATE TABLE t (v INTEGER);
+                CREATE TRIGGER refuse BEFORE INSERT ON t WHEN NEW.v = 5
+                BEGIN SELECT RAISE(ROLLBACK, 'refused'); END;
+                """, value: { $0 })
+        #expect(run.failed == [5])
+        #expect(run.values == [1, 2, 3, 4, 6, 7, 8, 9, 10])
     }
 
     /// A CRM echo, `inspect`, `resend` and a pixel echo find an event by its id: an index
@@ -262,5 +205,50 @@ private final class OutcomeLog: @unchecked Sendable {
             guard condition.wait(until: deadline) else { return false }
         }
         return true
+    }
+}
+
+/// Ten jobs inserting into table `t` through one group-commit writer, queued while a first
+/// job holds the writer so that they share the next transaction; job `n` inserts `value(n)`.
+private struct SharedTransaction {
+    /// The jobs that reported an error.
+    var failed: [Int]
+    /// The values in `t` afterwards.
+    var values: [Int64]
+    /// Transactions the writer committed, the holding job's included.
+    var transactions: Int
+
+    init(schema: String, value: @escaping @Sendable (Int) -> Int) throws {
+        let temp = try TemporaryJournal()
+        let path = temp.directory.appendingPathComponent("writer.sqlite").path
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("PRAGMA journal_mode = WAL; " + schema)
+        let writer = GroupCommitWriter(database: database)
+        defer { writer.close() }
+
+        let holding = DispatchSemaphore(value: 0)
+        let gate = DispatchSemaphore(value: 0)
+        writer.submit(
+            { _ in
+                holding.signal()
+                gate.wait()
+            }, done: { _ in })
+        holding.wait()
+        let outcomes = OutcomeLog()
+        for job in 1...10 {
+            writer.submit(
+                { database in try database.execute("INSERT INTO t VALUES (\(value(job)))") },
+                done: { error in outcomes.add(job, failed: error != nil) })
+        }
+        gate.signal()
+        guard outcomes.waitForCount(10) else { throw TestFailure("the jobs did not finish") }
+        failed = outcomes.failed
+        transactions = writer.transactionsCommitted
+
+        let reader = try SQLiteDatabase(path: path)
+        defer { reader.close() }
+        let rows = try reader.statement("SELECT v FROM t ORDER BY v")
+        values = []
+        while try rows.step() { values.append(rows.int(0)) }
     }
 }
