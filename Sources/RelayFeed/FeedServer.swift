@@ -198,12 +198,20 @@ public final class FeedServer: @unchecked Sendable {
         _ client: Int32, _ subscription: FeedSubscription, peer: FeedAccessPolicy.Peer?
     ) {
         var pending: [UInt8] = []
+        // Inside a line longer than `maxCommandBytes`, which is dropped whole, up to its end.
+        var discarding = false
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = recv(client, &chunk, chunk.count, 0)
             guard count > 0 else { break }
             pending += chunk[0..<count]
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                if discarding {
+                    pending.removeSubrange(...newline)
+                    discarding = false
+                    subscription.enqueue(reply: Self.tooLongReply)
+                    continue
+                }
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
                 let command = line.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -211,12 +219,27 @@ public final class FeedServer: @unchecked Sendable {
                 subscription.enqueue(reply: provider.reply(to: command, from: peer).serialized())
             }
             // A command line longer than this is not a command; drop it rather than buffer.
-            if pending.count > 64 * 1024 { pending.removeAll() }
+            if pending.count > Self.maxCommandBytes {
+                pending.removeAll()
+                discarding = true
+            }
         }
         // End of input is not the end of the client: `echo cmd | socat` and `socat -u` close
         // their sending side and still read. The writer ends the connection when a write
         // fails, which the stats sent every second make sure happens soon after a client goes.
     }
+
+    /// The longest command line taken; a longer one is answered `tooLongReply`.
+    static let maxCommandBytes = 64 * 1024
+
+    /// The reply to a line over `maxCommandBytes`, in the shape of every command's failure.
+    static let tooLongReply = JSONValue.object([
+        "type": "reply", "command": "", "ok": false,
+        "error": .object([
+            "code": "bad_command",
+            "message": .string("a command line over \(maxCommandBytes) bytes was dropped"),
+        ]),
+    ]).serialized()
 
     private func disconnect(_ client: Int32, _ subscription: FeedSubscription) {
         let wasConnected = lock.withLock { clients.removeValue(forKey: client) != nil }

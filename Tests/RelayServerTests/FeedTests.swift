@@ -108,6 +108,14 @@ import Testing
         #expect(unknown["error"]?["code"] == "unknown_event")
         let bad = try client.command("explode everything")
         #expect(bad["error"]?["code"] == "bad_command")
+
+        // A line too long to be a command is dropped whole: one refusal, and nothing of its
+        // tail runs as a command of its own.
+        let long = try client.command("inspect " + String(repeating: "x", count: 70_000))
+        #expect(long["error"]?["code"] == "bad_command")
+        #expect(long["error"]?["message"]?.stringValue?.contains("dropped") == true)
+        let after = try client.command("inspect cr1.nope")
+        #expect(after["error"]?["code"] == "unknown_event", "the next command is read as sent")
     }
 
     @Test func resendOfADeliveredEventNeedsConfirmAndKeepsItsEventID() throws {
