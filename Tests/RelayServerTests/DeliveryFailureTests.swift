@@ -346,21 +346,33 @@ import Testing
 
     // MARK: SIGTERM
 
+    /// Posts leads until the relay refuses them, sending SIGTERM right after a CAPI request
+    /// reached the sandbox, so that a batch is in flight; expects exit 0.
+    static func sigtermWithABatchOnTheWire(
+        _ stack: RelayStack, tag: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> LeadPoster {
+        let poster = LeadPoster(tag: tag, perWebhook: 10, port: { [stack] in stack.relayPort })
+        #expect(
+            try eventually(timeout: 30) { try capiRequests(stack).count >= 2 },
+            sourceLocation: sourceLocation)
+        let count = try capiRequests(stack).count
+        #expect(
+            try eventually(timeout: 10) { try capiRequests(stack).count > count },
+            sourceLocation: sourceLocation)
+        stack.relay.kill(SIGTERM)
+        let status = try stack.relay.waitForExit()
+        #expect(poster.waitUntilRefused(), sourceLocation: sourceLocation)
+        #expect(status == 0, sourceLocation: sourceLocation)
+        return poster
+    }
+
     @Test func sigtermDuringLoadExitsZeroAndARestartDrainsTheRest() throws {
         // Answers take a second, so that a batch is on the wire when SIGTERM comes.
         let stack = try RelayStack(capiConfig: #""batch_size": 40"#)
         defer { stack.stop() }
         try stack.setFaults(#"{"capi": {"latency_ms": 1000}}"#)
 
-        let poster = LeadPoster(tag: "term", perWebhook: 10, port: { [stack] in stack.relayPort })
-        #expect(try eventually(timeout: 30) { try Self.capiRequests(stack).count >= 2 })
-        // Right after a request reached the sandbox, so that it is in flight.
-        let count = try Self.capiRequests(stack).count
-        #expect(try eventually(timeout: 10) { try Self.capiRequests(stack).count > count })
-        stack.relay.kill(SIGTERM)
-        let status = try stack.relay.waitForExit()
-        #expect(poster.waitUntilRefused())
-        #expect(status == 0)
+        let poster = try Self.sigtermWithABatchOnTheWire(stack, tag: "term")
         #expect(stack.relay.stderr.contains("msg=\"relay stopped\""))
         #expect(!stack.relay.stderr.contains("not finished by the shutdown deadline"))
         #expect(poster.statuses[503, default: 0] > 0, "webhooks during the drain got 503")
@@ -425,14 +437,7 @@ import Testing
         defer { stack.stop() }
         try stack.setFaults(#"{"capi": {"latency_ms": 400}, "crm": {"latency_ms": 400}}"#)
 
-        let poster = LeadPoster(tag: "busy", perWebhook: 10, port: { [stack] in stack.relayPort })
-        #expect(try eventually(timeout: 30) { try Self.capiRequests(stack).count >= 2 })
-        let count = try Self.capiRequests(stack).count
-        #expect(try eventually(timeout: 10) { try Self.capiRequests(stack).count > count })
-        stack.relay.kill(SIGTERM)
-        let status = try stack.relay.waitForExit()
-        #expect(poster.waitUntilRefused())
-        #expect(status == 0)
+        let poster = try Self.sigtermWithABatchOnTheWire(stack, tag: "busy")
         #expect(!stack.relay.stderr.contains("timed out"), "\(stack.relay.stderr.suffix(2000))")
 
         let acknowledged = Set(poster.acknowledged)
