@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// One thread waiting in `epoll_wait` and serving the connections it owns.
 ///
@@ -23,6 +24,8 @@ final class EventLoop: @unchecked Sendable {
     private static let acceptPauseSeconds = 0.1
 
     let mailbox: EventLoopMailbox
+    /// How many times `epoll_wait` has returned, for tests that show a loop is not spinning.
+    let wakeUps = Atomic<Int>(0)
     /// Shared with the connections for their reads; valid until the loop's thread ends.
     let readBuffer: UnsafeMutableRawBufferPointer
     private let epoll: Epoll
@@ -87,6 +90,7 @@ final class EventLoop: @unchecked Sendable {
         while isRunning {
             let timeout = waitTimeout(until: nextDeadline, now: now())
             let count = epoll.wait(into: events, timeoutMilliseconds: timeout)
+            wakeUps.add(1, ordering: .relaxed)
             if count < 0 {
                 guard errno == EINTR else {
                     preconditionFailure("epoll_wait failed: \(systemErrorText())")

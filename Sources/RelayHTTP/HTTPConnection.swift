@@ -16,6 +16,9 @@ final class HTTPConnection {
     private var outbound: [UInt8] = []
     private var outboundOffset = 0
     private(set) var isClosed = false
+    /// Set when input fired while the machine did not want to read, so that the loop stops
+    /// watching for it; cleared once the machine reads again.
+    private var inputUnwanted = false
 
     init(
         id: UInt64, descriptor: Int32, machine: HTTPConnectionStateMachine, loop: EventLoop,
@@ -32,9 +35,15 @@ final class HTTPConnection {
 
     /// The interest the connection needs now: input while the machine wants to read, output
     /// while bytes wait for room in the socket buffer.
+    ///
+    /// Input stays watched while a request is with its handler, until it fires: a client waits
+    /// for its answer and sends nothing meanwhile, so keeping it saves the two `epoll_ctl`
+    /// calls per request that turning it off and on again would cost. Should a client send
+    /// (pipeline) or hang up in that time, the first such event turns it off, since the
+    /// level-triggered input would otherwise fire on every wait.
     var wantedEvents: Epoll.Events {
         var events: Epoll.Events = []
-        if machine.wantsToRead {
+        if machine.wantsToRead || (registeredEvents.contains(.input) && !inputUnwanted) {
             events.formUnion([.input, .readHangUp])
         }
         if hasPendingOutput {
@@ -52,8 +61,13 @@ final class HTTPConnection {
             loop.close(self)
             return
         }
-        if !events.isDisjoint(with: [.input, .readHangUp]) && machine.wantsToRead {
-            readOnce(now: now)
+        if !events.isDisjoint(with: [.input, .readHangUp]) {
+            if machine.wantsToRead {
+                readOnce(now: now)
+            } else {
+                inputUnwanted = true
+                loop.updateInterest(of: self)
+            }
         }
         if !isClosed && events.contains(.output) {
             perform([], now: now)
@@ -99,6 +113,7 @@ final class HTTPConnection {
             queue = machine.outputDrained(now: now)[...]
         }
         if !isClosed {
+            if machine.wantsToRead { inputUnwanted = false }
             loop.updateInterest(of: self)
         }
     }

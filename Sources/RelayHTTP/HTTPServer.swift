@@ -76,6 +76,14 @@ public final class HTTPServer: @unchecked Sendable {
     /// Connections currently open, on all loops.
     public var openConnectionCount: Int { slots.current }
 
+    /// How many times the event loops have woken, all together; 0 unless running.
+    var eventLoopWakeUps: Int {
+        state.withLock { lifecycle in
+            guard case .running(let running) = lifecycle else { return 0 }
+            return running.loops.reduce(0) { $0 + $1.wakeUps.load(ordering: .relaxed) }
+        }
+    }
+
     /// Closes the listening socket so no new connection is accepted; open connections keep being
     /// served. Returns once the socket is closed, except when called from the handler, where
     /// waiting could deadlock the loop; then the socket closes as soon as that loop gets to it.

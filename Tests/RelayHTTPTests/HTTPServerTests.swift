@@ -6,7 +6,7 @@ import Testing
 @testable import RelayHTTP
 
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+import FoundationNetworking
 #endif
 
 /// The real server on loopback, port 0, driven by `RawHTTPClient`.
@@ -82,6 +82,36 @@ import Testing
             #expect(last.text == "/last\n")
             #expect(last.headers["Connection"] == "close")
             #expect(client.serverClosed())
+        }
+    }
+
+    @Test func aClientSendingWhileItsRequestIsHeldDoesNotSpinTheLoop() throws {
+        // Input stays watched while a request is with the handler. Bytes that come meanwhile,
+        // a pipelined request or the end of input, must turn that off, or the level-triggered
+        // event would wake the loop on every wait for as long as the handler takes.
+        let handler: HTTPHandler = { request, responder in
+            let delay = request.path == "/held" ? 0.3 : 0
+            DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+                responder.respond(.text(200, request.path))
+            }
+        }
+        try withServer(handler: handler) { server in
+            let pipelining = try RawHTTPClient(port: server.boundPort)
+            try pipelining.send("GET /held HTTP/1.1\r\nHost: a\r\n\r\n")
+            let closing = try RawHTTPClient(port: server.boundPort)
+            try closing.send("GET /held HTTP/1.1\r\nHost: a\r\n\r\n")
+            usleep(50_000)
+            let before = server.eventLoopWakeUps
+            try pipelining.send("GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+            closing.finishSending()
+            usleep(150_000)
+            // A spinning loop wakes tens of thousands of times in 150 ms; a quiet one a few.
+            #expect(server.eventLoopWakeUps - before < 50)
+
+            #expect(try pipelining.readResponse().text == "/held\n")
+            #expect(try pipelining.readResponse().text == "/next\n")
+            #expect(try closing.readResponse().text == "/held\n")
+            #expect(closing.serverClosed())
         }
     }
 

@@ -119,6 +119,11 @@ final class RawHTTPClient {
         }
     }
 
+    /// Half-closes: the server reads end of input, and can still answer.
+    func finishSending() {
+        _ = shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     func close() {
         guard !isClosed else { return }
         isClosed = true
