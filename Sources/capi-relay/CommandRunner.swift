@@ -172,21 +172,22 @@ enum CommandRunner {
         // relay's, then go to files, since nothing may write to the screen beside curses.
         // Under --chaos failures are the point, so only errors reach the terminal.
         var logger = stderrLogger(level: options.chaos ? .error : .warning)
-        var logFiles: [String] = []
+        let directory: URL
+        do {
+            directory = try Demo.makeDirectory()
+        } catch {
+            fail("demo failed: \(error)")
+            return ExitCode.failure
+        }
+        options.directory = directory
         let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if interactive && !command.flag("no-console") {
-            let directory = FileManager.default.temporaryDirectory.path
-            let relayLog = "\(directory)/capi-relay-demo-\(getpid()).log"
-            let consoleLog = "\(directory)/capi-relay-demo-console-\(getpid()).log"
-            logFiles = [relayLog, consoleLog]
-            logger = fileLogger(level: .info, path: relayLog)
+            // In the demo's directory, which goes at the end unless --keep-files.
+            let consoleLog = directory.appendingPathComponent("console.log").path
+            logger = fileLogger(
+                level: .info, path: directory.appendingPathComponent("relay.log").path)
             options.viewer = { socket in
                 _ = ConsoleCommand.run(ConsoleOptions(socketPath: socket, logPath: consoleLog))
-            }
-        }
-        defer {
-            if !options.keepFiles {
-                logFiles.forEach { try? FileManager.default.removeItem(atPath: $0) }
             }
         }
 

@@ -1,6 +1,9 @@
 import Foundation
+import RelayJournal
 import RelayTestSupport
 import Testing
+
+@testable import RelayServer
 
 @Suite struct DemoTests {
     @Test func demoWithTwoHundredStepsExitsZeroAndItsTotalsAddUp() throws {
@@ -37,6 +40,40 @@ import Testing
             in: output, range: NSRange(output.startIndex..., in: output))
         let count = match.flatMap { Range($0.range(at: 1), in: output) }.flatMap { Int(output[$0]) }
         #expect((count ?? 0) > 0, "\(output)")
+    }
+
+    @Test func eachDemoGetsADirectoryOfItsOwnThatNoEarlierRunLeft() throws {
+        // The name used to be the process id: a run killed before it cleaned up left its
+        // journal for the next run with that id, whose totals then counted both.
+        let first = try Demo.makeDirectory()
+        let second = try Demo.makeDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: first)
+            try? FileManager.default.removeItem(at: second)
+        }
+        #expect(first != second)
+        for directory in [first, second] {
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+            let mode =
+                try FileManager.default.attributesOfItem(atPath: directory.path)[
+                    .posixPermissions] as? Int
+            #expect(mode == 0o700, "the journal and logs are this user's alone")
+        }
+    }
+
+    @Test func totalsDoNotAddUpWhenTheJournalHoldsMoreThanTheDemoSent() {
+        // A journal that received what this run did not send is not this run's journal.
+        var journal = JournalCounters()
+        journal.received = 442
+        journal.conversions = 176
+        journal.notConversions = 266
+        let totals = DemoTotals(
+            journal: journal, steps: 200, posts: 190, acceptedItems: 221, refusedPosts: 0,
+            sandbox: SandboxTally(recordFile: "/nonexistent"))
+        #expect(!totals.receivedAddsUp)
+        #expect(!totals.allAddUp)
+        #expect(Demo.report(totals).contains("received          442 = conversions 176"))
+        #expect(Demo.report(totals).contains("DOES NOT ADD UP"))
     }
 
     /// Reads `received 200 = conversions 80 + non-conversions 120` and the next line's numbers.

@@ -19,6 +19,9 @@ public struct DemoOptions: Sendable {
     public var batchRate: Double = 0.25
     /// Keep the temporary journal and sandbox record instead of deleting them.
     public var keepFiles: Bool = false
+    /// Where the journal, the sandbox record and any logs go: a directory from
+    /// `Demo.makeDirectory()`; nil makes one. Deleted at the end unless `keepFiles`.
+    public var directory: URL?
     /// Make the sandbox fail (`Demo.chaosFaults`), so that an operator can watch retries,
     /// bisection, dead letters and an outage with its recovery.
     public var chaos: Bool = false
@@ -43,6 +46,9 @@ public struct DemoTotals: Sendable, Equatable {
     public var steps: Int
     /// Webhook posts made, redeliveries included.
     public var posts: Int
+    /// Messaging items in the posts the relay answered 200, redeliveries included: what the
+    /// journal must have received.
+    public var acceptedItems: Int
     /// Posts the relay did not answer 200.
     public var refusedPosts: Int
     /// What the sandbox's record file shows arrived, counted independently of the journal.
@@ -50,9 +56,10 @@ public struct DemoTotals: Sendable, Equatable {
     /// Events the operator re-sent from the console; each reaches the sandbox once more.
     public var resends: Int = 0
 
-    /// received = conversions + non-conversions.
+    /// received = the items of the accepted posts = conversions + non-conversions.
     public var receivedAddsUp: Bool {
-        journal.received == journal.conversions + journal.notConversions
+        journal.received == acceptedItems
+            && journal.received == journal.conversions + journal.notConversions
     }
 
     /// conversions = sent + dedupe hits + expired + failed (+ pending, when stopped early).
@@ -108,6 +115,15 @@ public struct SandboxTally: Sendable, Equatable {
     }
 }
 
+/// Why a demo could not run, in a sentence for the operator.
+public struct DemoError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
 /// Set by SIGINT/SIGTERM while a demo runs; read by its loops.
 let demoStopRequested = Atomic<Bool>(false)
 
@@ -122,9 +138,7 @@ public enum Demo {
         let stopSignals = options.viewer == nil ? installStopHandlers(print: print) : nil
         defer { stopSignals?.cancel() }
 
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("capi-relay-demo-\(ProcessInfo.processInfo.processIdentifier)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try options.directory ?? makeDirectory()
         defer {
             if !options.keepFiles { try? FileManager.default.removeItem(at: directory) }
         }
@@ -229,7 +243,7 @@ public enum Demo {
         let journalCounters = try SQLiteJournal(path: configuration.journal).counters()
         return DemoTotals(
             journal: journalCounters, steps: player.steps, posts: player.posts,
-            refusedPosts: player.refusedPosts,
+            acceptedItems: player.acceptedItems, refusedPosts: player.refusedPosts,
             sandbox: SandboxTally(recordFile: sandboxConfiguration.recordPath ?? ""),
             resends: resends)
     }
@@ -256,6 +270,19 @@ public enum Demo {
             errors: [.init(rate: 0.1, status: 503)],
             outages: [.init(fromSeconds: 25, toSeconds: 32, status: 503, code: nil)]))
 
+    /// A new, empty directory of the demo's own under the temporary directory, readable only
+    /// by this user. Never an existing one: a directory left by a killed run would otherwise
+    /// lend its journal to this run's totals.
+    public static func makeDirectory() throws -> URL {
+        let parent = FileManager.default.temporaryDirectory.path
+        var template = Array("\(parent)/capi-relay-demo-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw DemoError(
+                "cannot make a directory under \(parent): \(String(cString: strerror(errno)))")
+        }
+        return URL(fileURLWithPath: String(cString: made), isDirectory: true)
+    }
+
     /// How long the demo waits for pending deliveries at the end, in seconds.
     static let drainSeconds: Double = 15
 
@@ -273,6 +300,8 @@ public enum Demo {
             Totals
               funnel steps      \(totals.steps) messaging items, in \(totals.posts) webhook posts \
             (\(totals.refusedPosts) refused by the relay)
+              accepted          \(totals.acceptedItems) messaging items in the posts answered 200, \
+            redeliveries included
               received          \(j.received) = conversions \(j.conversions) + non-conversions \
             \(j.notConversions)   [\(mark(totals.receivedAddsUp))]
               conversions       \(j.conversions) = sent \(j.capiSent) + dedupe hits \(j.dedupeHits) \

@@ -22,6 +22,8 @@ final class FunnelPlayer: @unchecked Sendable {
     private var postCount = 0
     /// Guarded by `lock`.
     private var refusedCount = 0
+    /// Guarded by `lock`: messaging items in posts answered 200.
+    private var acceptedItemCount = 0
 
     init(options: DemoOptions, relayPort: UInt16, appSecret: String) {
         self.options = options
@@ -32,6 +34,7 @@ final class FunnelPlayer: @unchecked Sendable {
     var steps: Int { lock.withLock { stepCount } }
     var posts: Int { lock.withLock { postCount } }
     var refusedPosts: Int { lock.withLock { refusedCount } }
+    var acceptedItems: Int { lock.withLock { acceptedItemCount } }
 
     /// Sender `index`'s share of the step budget; nil when the demo runs until stopped.
     func budget(ofSender index: Int) -> Int? {
@@ -91,7 +94,7 @@ final class FunnelPlayer: @unchecked Sendable {
         }
         lock.withLock {
             postCount += 1
-            if refused { refusedCount += 1 }
+            if refused { refusedCount += 1 } else { acceptedItemCount += steps.count }
         }
     }
 }
