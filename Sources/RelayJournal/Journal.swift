@@ -91,6 +91,22 @@ public struct AppendReceipt: Sendable, Equatable {
     /// For each dedupe hit, by item position, the event name and dataset of the conversion it
     /// matched (an echo names neither itself).
     public var matches: [Int: MatchedConversion] = [:]
+    /// For each item that took its person or dataset from the conversion it follows (a CRM
+    /// stage, a lifecycle event, an echo), by item position: what it was decided with.
+    public var inherited: [Int: InheritedPerson] = [:]
+}
+
+/// The person and dataset an item took from the earlier conversion it refers to.
+public struct InheritedPerson: Sendable, Equatable {
+    public var pageID: String
+    public var pageScopedUserID: String
+    public var dataset: String
+
+    public init(pageID: String, pageScopedUserID: String, dataset: String) {
+        self.pageID = pageID
+        self.pageScopedUserID = pageScopedUserID
+        self.dataset = dataset
+    }
 }
 
 /// The conversion a dedupe hit matched, as the feed shows it.

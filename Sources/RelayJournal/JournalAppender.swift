@@ -28,6 +28,7 @@ struct JournalAppender {
         var results: [ItemResult] = []
         var consentDropped: [Int: [String]] = [:]
         var matches: [Int: MatchedConversion] = [:]
+        var inherited: [Int: InheritedPerson] = [:]
         for (position, item) in delivery.items.enumerated() {
             // The profile changes first, so that a consent given in this very signal (an optin
             // that is also a conversion) already applies to it.
@@ -44,9 +45,10 @@ struct JournalAppender {
                 try rememberReferral(referral, of: item.signal, in: database)
             }
 
-            let (result, conversionID, dropped) = try decide(
+            let (result, conversionID, dropped, person) = try decide(
                 item, in: delivery, into: database)
             if let dropped { consentDropped[position] = dropped }
+            if let person { inherited[position] = person }
 
             let signalID = try insertSignal(
                 item.signal, position: position, deliveryID: deliveryID, result: result,
@@ -74,14 +76,15 @@ struct JournalAppender {
         }
         return AppendReceipt(
             deliveryID: deliveryID, results: results, consentDropped: consentDropped,
-            matches: matches)
+            matches: matches, inherited: inherited)
     }
 
     /// What one item becomes: a new conversion, a dedupe hit, or not a conversion (with why).
-    /// Returns the result, the conversion it concerns, and field names removed for consent.
+    /// Returns the result, the conversion it concerns, field names removed for consent, and
+    /// the person and dataset taken from the conversion the item refers to, if it does.
     private func decide(
         _ item: InboundItem, in delivery: InboundDelivery, into database: some AppendDatabase
-    ) throws -> (ItemResult, Int64?, [String]?) {
+    ) throws -> (ItemResult, Int64?, [String]?, InheritedPerson?) {
         // An item that names an earlier conversion (a CRM echo) takes its person from it.
         var signal = item.signal
         var referred: (id: Int64, conversion: Conversion)?
@@ -106,19 +109,22 @@ struct JournalAppender {
                         return (
                             .notConversion(
                                 reason: "echo of event_id \(reference.eventID), which the journal"
-                                    + " does not hold; nothing was sent"), nil, nil
+                                    + " does not hold; nothing was sent"), nil, nil, nil
                         )
                     }
                     return (
                         .dedupeHit(
                             matchedConversionID: referred.id,
                             eventID: referred.conversion.eventID, rule: DedupeRule.eventID.rawValue
-                        ), referred.id, nil
+                        ), referred.id, nil,
+                        InheritedPerson(
+                            pageID: signal.pageID, pageScopedUserID: signal.pageScopedUserID,
+                            dataset: referred.conversion.dataset)
                     )
                 }
-                return (.notConversion(reason: reason), nil, nil)
+                return (.notConversion(reason: reason), nil, nil, nil)
             }
-            return (.notConversion(reason: "no outcome"), nil, nil)
+            return (.notConversion(reason: "no outcome"), nil, nil, nil)
         }
 
         // A lifecycle conversion happens to the person (and in the dataset) of the conversion
@@ -134,11 +140,16 @@ struct JournalAppender {
             }
             if conversion.dataset.isEmpty { conversion.dataset = referred.conversion.dataset }
         }
+        let inherited = referred.map { _ in
+            InheritedPerson(
+                pageID: conversion.pageID, pageScopedUserID: conversion.pageScopedUserID,
+                dataset: conversion.dataset)
+        }
         guard !conversion.dataset.isEmpty else {
             return (
                 .notConversion(
                     reason: "no dataset: the event names none, its page maps to none, and no"
-                        + " earlier conversion of this person gives one"), nil, nil
+                        + " earlier conversion of this person gives one"), nil, nil, nil
             )
         }
 
@@ -172,14 +183,14 @@ struct JournalAppender {
             return (
                 .notConversion(
                     reason: "consent: not granted, and the policy drops the whole event"),
-                nil, decision.droppedFields
+                nil, decision.droppedFields, inherited
             )
         }
         if let match {
             return (
                 .dedupeHit(
                     matchedConversionID: match.conversionID, eventID: match.eventID,
-                    rule: match.rule.rawValue), match.conversionID, nil
+                    rule: match.rule.rawValue), match.conversionID, nil, inherited
             )
         }
 
@@ -195,7 +206,7 @@ struct JournalAppender {
             at: delivery.receivedAtMillis, into: database)
         return (
             .conversion(conversionID: id, eventID: conversion.eventID), id,
-            decision.droppedFields.isEmpty ? nil : decision.droppedFields
+            decision.droppedFields.isEmpty ? nil : decision.droppedFields, inherited
         )
     }
 

@@ -26,6 +26,13 @@ extension Relay {
                 fields["event_name"] = .string(conversion.eventName)
                 fields["dataset"] = .string(conversion.dataset)
             }
+            // A CRM stage or an echo names no person: the journal took it from the conversion
+            // it follows.
+            if let inherited = receipt.inherited[position] {
+                fields["page_id"] = .string(inherited.pageID)
+                fields["psid"] = .string(inherited.pageScopedUserID)
+                fields["dataset"] = .string(inherited.dataset)
+            }
             switch result {
             case .conversion(_, let eventID):
                 fields["event_id"] = .string(eventID)
@@ -59,6 +66,7 @@ extension Relay {
                 feed.publish(.dedupeHit, fields)
             case .notConversion(let reason):
                 fields["kind"] = .string(item.signal.kind.rawValue)
+                fields["source"] = .string(delivery.source)
                 fields["reason"] = .string(reason)
                 feed.publish(.notConversion, fields)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import RelayCore
 import Testing
 
 @testable import RelayConsole
@@ -223,5 +224,29 @@ struct PausedDestinationRenderingTests {
         #expect(text.contains("paused"))
         #expect(
             text.contains("ALERT fix, then SIGHUP: graph_190 code=190 Invalid"))
+    }
+
+    @Test func aFlowLineSaysWhereAServerEventCameFromAndShowsNoEmptyPerson() throws {
+        func record(_ json: String) throws -> ReceivedRecord {
+            ReceivedRecord(try JSONValue(parsing: json))
+        }
+        // A website visitor's server event has no Messenger person, and its kind alone does
+        // not tell /v1/events from the CAPI-compatible endpoint.
+        let rejected = try record(
+            #"{"stage":"not_conversion","kind":"server_event","source":"capi_ingest","#
+                + #""reason":"rejected: event_time: 1 is more than 7 days ago","page_id":"","#
+                + #""psid":""}"#)
+        #expect(
+            ConsoleRenderer.detail(of: rejected)
+                == "capi_ingest: rejected: event_time: 1 is more than 7 days ago")
+        let read = try record(
+            #"{"stage":"not_conversion","kind":"read","source":"messenger","reason":"a read","#
+                + #""page_id":"100200300","psid":"7310000000000001"}"#)
+        #expect(
+            ConsoleRenderer.detail(of: read) == "read: a read page 100200300 user 7310000000000001")
+        let mapped = try record(
+            #"{"stage":"mapped","event_name":"Lead","event_ids":["cr1.a"],"event_id":"cr1.a","#
+                + #""rule":"web-lead","page_id":"","psid":""}"#)
+        #expect(ConsoleRenderer.detail(of: mapped) == "Lead cr1.a rule web-lead")
     }
 }

@@ -113,4 +113,35 @@ import Testing
         // The CRM is not told of the conversions it reported itself.
         #expect(try stack.acceptedCRMPosts().count == 1)
     }
+
+    @Test func theFeedShowsAStageChangeAndAnEchoUnderThePersonTheyFollow() throws {
+        // Neither names the Messenger person: the journal takes it from the lead. The console
+        // finds a person's events by these fields, so they must not be empty.
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        try stack.deliverTheFixtureLead()
+        var client = try FeedTestClient(path: stack.feedPath)
+        _ = try client.next()  // hello
+        _ = try client.next()  // snapshot
+
+        let qualified: [String: Any] = [
+            "record_id": "crm-1001", "event_id": Self.leadEventID, "stage": "Qualified",
+        ]
+        #expect(try stack.postCRM(qualified).status == 200)
+        let qualifiedID = EventID.forCRMStage(recordID: "crm-1001", stage: "qualified")
+        let mapped = try #require(
+            try client.read { $0["stage"] == "mapped" && $0["event_id"] == .string(qualifiedID) }
+                .last)
+        #expect(mapped["psid"] == "7310000000000001")
+        #expect(mapped["page_id"]?.stringValue?.isEmpty == false)
+        #expect(mapped["dataset"] == "880000000000001")
+
+        #expect(
+            try stack.postCRM(["record_id": "crm-1001", "event_id": Self.leadEventID]).status == 200
+        )
+        let hit = try #require(try client.read { $0["stage"] == "dedupe_hit" }.last)
+        #expect(hit["psid"] == "7310000000000001")
+        #expect(hit["page_id"] == mapped["page_id"])
+        #expect(hit["source"] == "crm_echo")
+    }
 }

@@ -279,6 +279,15 @@ extension ConsoleRenderer {
         }
     }
 
+    /// " page P user U" for a record about a Messenger person; nothing for an event without
+    /// one (a website visitor's server event), rather than labels with no values.
+    private static func person(of record: ReceivedRecord) -> String {
+        let page = record.text("page_id") ?? ""
+        let user = record.text("psid") ?? ""
+        guard !page.isEmpty || !user.isEmpty else { return "" }
+        return " page \(page.isEmpty ? "?" : page) user \(user.isEmpty ? "?" : user)"
+    }
+
     /// The rest of a flow line: what this stage says about the event, most telling first.
     static func detail(of record: ReceivedRecord) -> String {
         func value(_ key: String) -> String { record.text(key) ?? "?" }
@@ -290,12 +299,13 @@ extension ConsoleRenderer {
             return "\(value("source")) delivery \(value("delivery_id")), \(items) "
                 + (items == 1 ? "item" : "items")
         case .mapped?:
-            return
-                "\(value("event_name")) \(idText) rule \(value("rule")) page \(value("page_id")) "
-                + "user \(value("psid"))"
+            return "\(value("event_name")) \(idText) rule \(value("rule"))" + person(of: record)
         case .notConversion?:
-            return
-                "\(value("kind")): \(value("reason")) page \(value("page_id")) user \(value("psid"))"
+            // A server event's kind says no more than where it came from: /v1/events, the
+            // CAPI-compatible endpoint or a CRM echo.
+            let kind = value("kind")
+            let origin = kind == "server_event" ? record.text("source") ?? kind : kind
+            return "\(origin): \(value("reason"))" + person(of: record)
         case .dedupeHit?:
             return "\(value("event_name")) \(idText) matched \(value("matched_event_id")) "
                 + "rule \(value("rule"))"
