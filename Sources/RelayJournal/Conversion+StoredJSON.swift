@@ -1,49 +1,107 @@
 import RelayCore
 
 /// The conversion as a journal row keeps it: the JSON its `Codable` conformance reads back,
-/// written through `JSONValue` instead of Foundation's `JSONEncoder`.
+/// written straight to bytes instead of through Foundation's `JSONEncoder`.
 ///
 /// Every webhook's conversion is written on the journal's writer thread, the one thread every
-/// acknowledgement waits for, and `JSONEncoder` cost about a sixth of that thread's work per
-/// append (callgrind on `capi-relay-bench journal`). The keys are the property names, as
-/// the synthesized `Codable` conformance writes them, and an absent optional is left out, as
-/// `encodeIfPresent` leaves it: `StoredJSONTests` holds the two to the same JSON.
+/// acknowledgement waits for. `JSONEncoder` cost about a sixth of that thread's work per
+/// append, and building a `JSONValue` tree to serialize (a dictionary per object, every key
+/// hashed and then sorted) still an eighth (callgrind on `capi-relay-bench journal`). The keys
+/// are the property names, as the synthesized `Codable` conformance writes them, in sorted
+/// order, so the bytes are those `JSONValue` writes for the same object; an absent optional is
+/// left out, as `encodeIfPresent` leaves it. `StoredJSONTests` holds all three to the same
+/// JSON.
 extension Conversion {
     var storedJSON: String {
-        var members: [String: JSONValue] = [
-            "eventID": .string(eventID),
-            "eventIDSupplied": .bool(eventIDSupplied),
-            "eventName": .string(eventName),
-            "dataset": .string(dataset),
-            "pageID": .string(pageID),
-            "pageScopedUserID": .string(pageScopedUserID),
-            "eventTime": .integer(eventTime),
-            "channel": .string(channel),
-            "customData": .object(customData),
-            "rule": .string(rule),
-        ]
-        members["referral"] = referral?.storedJSONValue
-        members["userData"] = userData.map { userData in
-            .object(userData.mapValues { .array($0.map(JSONValue.string)) })
+        var object = StoredObjectWriter()
+        object.add("actionSource", actionSource.map(JSONValue.string))
+        object.add("channel", .string(channel))
+        object.add("consent", consent.map { .string($0.rawValue) })
+        object.add("consentSource", consentSource.map(JSONValue.string))
+        object.add("customData", .object(customData))
+        object.add("dataset", .string(dataset))
+        object.add("eventID", .string(eventID))
+        object.add("eventIDSupplied", .bool(eventIDSupplied))
+        object.add("eventName", .string(eventName))
+        object.add("eventSourceURL", eventSourceURL.map(JSONValue.string))
+        object.add("eventTime", .integer(eventTime))
+        object.add("invalidDropped", invalidDropped.map(InvalidValue.storedJSONValue))
+        if let ldu = limitedDataUse {
+            object.addObject("limitedDataUse") { members in
+                members.add("country", ldu.country.map { .integer(Int64($0)) })
+                members.add("options", .array(ldu.options.map(JSONValue.string)))
+                members.add("state", ldu.state.map { .integer(Int64($0)) })
+            }
         }
-        members["optOut"] = optOut.map(JSONValue.bool)
-        members["limitedDataUse"] = limitedDataUse.map { ldu in
-            var object: [String: JSONValue] = ["options": .array(ldu.options.map(JSONValue.string))]
-            object["country"] = ldu.country.map { .integer(Int64($0)) }
-            object["state"] = ldu.state.map { .integer(Int64($0)) }
-            return .object(object)
+        object.add("optOut", optOut.map(JSONValue.bool))
+        object.add("pageID", .string(pageID))
+        object.add("pageScopedUserID", .string(pageScopedUserID))
+        object.add("referral", referral?.storedJSONValue)
+        object.add("rule", .string(rule))
+        object.add("source", source.map(JSONValue.string))
+        object.add("testEventCode", testEventCode.map(JSONValue.string))
+        if let unhashedUserData {
+            object.addObject("unhashedUserData") { members in
+                for (key, value) in unhashedUserData.sorted(by: { $0.key < $1.key }) {
+                    members.add(key, .string(value))
+                }
+            }
         }
-        members["actionSource"] = actionSource.map(JSONValue.string)
-        members["eventSourceURL"] = eventSourceURL.map(JSONValue.string)
-        members["unhashedUserData"] = unhashedUserData.map {
-            .object($0.mapValues(JSONValue.string))
+        if let userData {
+            object.addObject("userData") { members in
+                for (key, hashes) in userData.sorted(by: { $0.key < $1.key }) {
+                    members.add(key, .array(hashes.map(JSONValue.string)))
+                }
+            }
         }
-        members["consent"] = consent.map { .string($0.rawValue) }
-        members["consentSource"] = consentSource.map(JSONValue.string)
-        members["invalidDropped"] = invalidDropped.map(InvalidValue.storedJSONValue)
-        members["source"] = source.map(JSONValue.string)
-        members["testEventCode"] = testEventCode.map(JSONValue.string)
-        return JSONValue.object(members).serializedString
+        return String(decoding: object.finished(), as: UTF8.self)
+    }
+}
+
+/// Writes one JSON object's members in the order given; the caller gives them sorted.
+private struct StoredObjectWriter {
+    private var bytes: [UInt8]
+    private var isFirst = true
+
+    init() {
+        bytes = []
+        bytes.reserveCapacity(1024)
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    /// Continues in `buffer`, which is left empty until `finished()` gives it back, so that
+    /// a nested object is written in place rather than into a copy.
+    private init(continuing buffer: inout [UInt8]) {
+        bytes = buffer
+        buffer = []
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    /// Writes `"key":value`, or nothing for an absent value.
+    mutating func add(_ key: String, _ value: JSONValue?) {
+        guard let value else { return }
+        addKey(key)
+        value.write(to: &bytes)
+    }
+
+    /// Writes `"key":{…}`, with the members `body` adds.
+    mutating func addObject(_ key: String, _ body: (inout StoredObjectWriter) -> Void) {
+        addKey(key)
+        var members = StoredObjectWriter(continuing: &bytes)
+        body(&members)
+        bytes = members.finished()
+    }
+
+    consuming func finished() -> [UInt8] {
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    private mutating func addKey(_ key: String) {
+        if !isFirst { bytes.append(UInt8(ascii: ",")) }
+        isFirst = false
+        JSONValue.writeString(key, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
     }
 }
 

@@ -55,6 +55,9 @@ import Testing
         let foundations = String(decoding: try JSONEncoder().encode(conversion), as: UTF8.self)
         #expect(try Self.parsed(ours) == Self.parsed(foundations))
         #expect(try JSONDecoder().decode(Conversion.self, from: Data(ours.utf8)) == conversion)
+        // Byte for byte what `JSONValue` writes for the same object (keys sorted), as rows
+        // written before the direct writer are.
+        #expect(ours == (try Self.parsed(foundations).serializedString))
     }
 
     @Test func referralsAreWrittenAsCodableWritesThem() throws {
