@@ -17,24 +17,13 @@ public enum CAPIEventEncoder {
             if let source = referral.source { customData["referral_source"] = .string(source) }
         }
 
-        var userData: [String: JSONValue] = [:]
-        if !conversion.pageID.isEmpty { userData["page_id"] = .string(conversion.pageID) }
-        if !conversion.pageScopedUserID.isEmpty {
-            userData["page_scoped_user_id"] = .string(conversion.pageScopedUserID)
-        }
-        for (key, value) in conversion.unhashedUserData ?? [:] {
-            userData[key] = .string(value)
-        }
-        for (key, hashes) in conversion.userData ?? [:] where !hashes.isEmpty {
-            userData[key] = .array(hashes.map(JSONValue.string))
-        }
         let actionSource = conversion.actionSource ?? "business_messaging"
         var event: [String: JSONValue] = [
             "event_name": .string(conversion.eventName),
             "event_time": .integer(conversion.eventTime),
             "event_id": .string(conversion.eventID),
             "action_source": .string(actionSource),
-            "user_data": .object(userData),
+            "user_data": .object(userData(conversion)),
         ]
         if actionSource == "business_messaging" {
             event["messaging_channel"] = .string(conversion.channel)
@@ -54,6 +43,23 @@ public enum CAPIEventEncoder {
             event["custom_data"] = .object(customData)
         }
         return .object(event)
+    }
+
+    /// The event's `user_data`: the page and page-scoped user unhashed, the values Meta takes
+    /// as they are (fbc, fbp, client address and agent), and the hashes.
+    public static func userData(_ conversion: Conversion) -> [String: JSONValue] {
+        var userData: [String: JSONValue] = [:]
+        if !conversion.pageID.isEmpty { userData["page_id"] = .string(conversion.pageID) }
+        if !conversion.pageScopedUserID.isEmpty {
+            userData["page_scoped_user_id"] = .string(conversion.pageScopedUserID)
+        }
+        for (key, value) in conversion.unhashedUserData ?? [:] {
+            userData[key] = .string(value)
+        }
+        for (key, hashes) in conversion.userData ?? [:] where !hashes.isEmpty {
+            userData[key] = .array(hashes.map(JSONValue.string))
+        }
+        return userData
     }
 
     /// The request body for one batch: `{"data": [...]}` plus the request-level fields.

@@ -6,9 +6,11 @@ public enum MatchKey {
 
     /// The keys of ``all`` that the conversion's CAPI event carries with a non-empty value.
     public static func carried(by conversion: Conversion) -> [String] {
-        let userData = CAPIEventEncoder.event(conversion)["user_data"]
+        // Every new conversion is counted on the journal's writer: only the user_data, not
+        // the whole event with its custom data.
+        let userData = CAPIEventEncoder.userData(conversion)
         return all.filter { key in
-            guard let value = userData?[key] else { return false }
+            guard let value = userData[key] else { return false }
             return value.stringValue.map { !$0.isEmpty }
                 ?? (value.arrayValue.map { !$0.isEmpty } ?? false)
         }
