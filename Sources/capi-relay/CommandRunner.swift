@@ -78,19 +78,32 @@ enum CommandRunner {
             relay = try Relay(
                 configuration: configuration, secrets: secrets, logger: logger,
                 listenOverride: listen)
-            try relay.start()
         } catch {
             logger.error("cannot start the relay", [("error", "\(error)")])
             return ExitCode.failure
         }
 
-        // SIGHUP re-reads the config and its secrets; a broken file changes nothing.
+        // SIGHUP re-reads the config and its secrets; a broken file changes nothing. Handled
+        // from before the start, which logs "relay listening": a supervisor may signal as
+        // soon as it reads that line, and an unhandled SIGHUP ends the process. One that comes
+        // during the start waits for it.
         let environment = ProcessInfo.processInfo.environment
+        let started = DispatchSemaphore(value: 0)
         let reload = ReloadSignal {
+            started.wait()
+            started.signal()
             logger.notice("reload requested", [("file", file)])
             _ = ConfigReload.perform(
                 path: file, relay: relay, environment: environment, logger: logger)
         }
+        do {
+            try relay.start()
+        } catch {
+            reload.cancel()
+            logger.error("cannot start the relay", [("error", "\(error)")])
+            return ExitCode.failure
+        }
+        started.signal()
         StopSignals.wait()
         reload.cancel()
         logger.notice("stop requested; finishing in-flight work")
