@@ -40,9 +40,8 @@ extension CommandRunner {
     // MARK: reconcile
 
     static func reconcile(_ command: ParsedCommand) -> Int32 {
-        guard let crmFile = command.string("crm") else {
-            return usageError(command, "Option '--crm FILE' is required: the CRM export, as CSV.")
-        }
+        // Declared required: the parser runs no reconcile without it.
+        let crmFile = command.string("crm") ?? ""
         if let threshold = command.int("max-mismatches"), threshold < 0 {
             return usageError(
                 command, "Option '--max-mismatches' expects 0 or more, got '\(threshold)'.")

@@ -207,12 +207,7 @@ enum CommandRunner {
     // MARK: resend
 
     private static func resend(_ command: ParsedCommand) -> Int32 {
-        guard command.flag("dead-letters") else {
-            return usageError(
-                command,
-                "Option '--dead-letters' is required: dead letters are what resend re-sends."
-                    + " To send one delivered event again, use the console's re-send.")
-        }
+        // `--dead-letters` is declared required: the parser runs no resend without it.
         var filter = DeadLetterFilter(
             eventID: command.string("event-id"), reason: command.string("reason"))
         if let since = command.string("since") {
@@ -282,10 +277,8 @@ enum CommandRunner {
 
     private static func hash(_ command: ParsedCommand) -> Int32 {
         let fields = CustomerField.allCases.map(\.rawValue)
-        guard let name = command.string("field") else {
-            return usageError(
-                command, "Option '--field' is required: one of \(fields.joined(separator: ", ")).")
-        }
+        // Declared required: the parser runs no hash without it.
+        let name = command.string("field") ?? ""
         guard let field = CustomerField(rawValue: name.lowercased()) else {
             return usageError(
                 command,

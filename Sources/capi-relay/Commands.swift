@@ -65,7 +65,9 @@ enum Commands {
             1 when the mismatches are more than qa.max_mismatches (or --max-mismatches).
             """,
         options: [
-            .string("crm", valueName: "FILE", help: "The CRM export: CSV with a header row."),
+            .string(
+                "crm", valueName: "FILE", required: true,
+                help: "The CRM export: CSV with a header row."),
             sinceOption,
             .flag("json", help: "Print the report as JSON, for CI."),
             .int("max-mismatches", valueName: "N", help: "Exit 1 above N mismatches."),
@@ -211,10 +213,13 @@ enum Commands {
             Selects dead letters from the relay's journal (every condition given must hold), \
             queues each again at the destination that gave up on it, with the same event_id, \
             and waits for the running relay to deliver them: a progress bar in a terminal, \
-            then a summary. Exits 0 when every one was delivered, 1 otherwise.
+            then a summary. Exits 0 when every one was delivered, 1 otherwise. To send one \
+            delivered event again, use the console's re-send.
             """,
         options: [
-            .flag("dead-letters", help: "Re-send dead letters (required; the only kind yet)."),
+            .flag(
+                "dead-letters", required: true,
+                help: "Re-send dead letters, the only kind yet."),
             .string(
                 "config", short: "c", valueName: "FILE", default: "capi-relay.json",
                 help: "The relay's config, for the journal's path."),
@@ -277,7 +282,9 @@ enum Commands {
             command exits 1.
             """,
         options: [
-            .string("field", short: "f", valueName: "FIELD", help: "The user_data key."),
+            .string(
+                "field", short: "f", valueName: "FIELD", required: true,
+                help: "The user_data key."),
             .string(
                 "country", valueName: "CC", default: "us",
                 help: "The country whose calling code a national phone number gets."),

@@ -63,6 +63,31 @@ import Testing
                 """)
     }
 
+    @Test(arguments: [
+        (["hash", "--help"], "Usage: capi-relay hash --field FIELD [--country CC] VALUE..."),
+        (
+            ["reconcile", "--help"],
+            "Usage: capi-relay reconcile --crm FILE [--since TIME] [--json]"
+        ),
+        (["resend", "--help"], "Usage: capi-relay resend --dead-letters [--config FILE]"),
+    ])
+    func usageShowsRequiredOptionsWithoutBrackets(arguments: [String], usage: String) throws {
+        let process = try TestProcess(arguments)
+        #expect(try process.waitForExit() == 0)
+        #expect(process.stdout.contains(usage), "\(process.stdout)")
+    }
+
+    @Test func aMissingRequiredOptionIsAUsageError() throws {
+        let process = try TestProcess(["hash", "a@example.com"])
+        #expect(try process.waitForExit() == 64)
+        #expect(
+            process.stderr == """
+                Missing option '--field FIELD'.
+                Run 'capi-relay hash --help' for usage.
+
+                """)
+    }
+
     @Test func secretsOnTheCommandLineAreRefusedWithoutEchoingThem() throws {
         let process = try TestProcess(["serve", "--access-token", "EAAB-very-secret"])
         #expect(try process.waitForExit() == 64)
