@@ -208,6 +208,9 @@ enum CommandRunner {
 
     private static func resend(_ command: ParsedCommand) -> Int32 {
         // `--dead-letters` is declared required: the parser runs no resend without it.
+        if let reason = command.string("reason"), !DeadLetterFilter.isValidReason(reason) {
+            return usageError(command, unknownReasonMessage(reason))
+        }
         var filter = DeadLetterFilter(
             eventID: command.string("event-id"), reason: command.string("reason"))
         if let since = command.string("since") {
@@ -271,6 +274,19 @@ enum CommandRunner {
             fail("resend failed: \(error)")
             return ExitCode.failure
         }
+    }
+
+    /// Says what `--reason` takes; a mistyped word gets the nearest code.
+    private static func unknownReasonMessage(_ reason: String) -> String {
+        let words = DeadLetterReason.wordCodes
+        var message =
+            "Option '--reason' got '\(reason)'; expected a reason code"
+            + " (\(words.joined(separator: ", ")), graph_N such as graph_100, http_N such as"
+            + " http_404) or a bare Graph code such as 100."
+        if let guess = Suggestion.closest(to: reason.lowercased(), among: words) {
+            message += " Did you mean '\(guess)'?"
+        }
+        return message
     }
 
     // MARK: hash

@@ -229,8 +229,8 @@ enum Commands {
             .string("event-id", valueName: "ID", help: "Only this event."),
             .string(
                 "reason", valueName: "CODE",
-                help: "A reason code (expired, attempts_exhausted, graph_100, http_404) or a"
-                    + " Graph code (100)."),
+                help: "A reason code (expired, attempts_exhausted, transport, graph_100,"
+                    + " http_404) or a Graph code (100)."),
             .double(
                 "wait", valueName: "SECONDS", default: 60,
                 help: "How long to wait for delivery; 0 only queues."),

@@ -88,6 +88,32 @@ import Testing
                 """)
     }
 
+    @Test func resendRefusesAReasonNoDeadLetterCanHaveAndListsTheCodes() throws {
+        let bogus = try TestProcess(["resend", "--dead-letters", "--reason", "bogus", "--dry-run"])
+        #expect(try bogus.waitForExit() == 64)
+        #expect(
+            bogus.stderr == """
+                Option '--reason' got 'bogus'; expected a reason code (expired, \
+                attempts_exhausted, transport, graph_N such as graph_100, http_N such as \
+                http_404) or a bare Graph code such as 100.
+                Run 'capi-relay resend --help' for usage.
+
+                """)
+        let typo = try TestProcess(["resend", "--dead-letters", "--reason", "expird"])
+        #expect(try typo.waitForExit() == 64)
+        #expect(typo.stderr.contains("Did you mean 'expired'?"), "\(typo.stderr)")
+
+        // A code of the documented shapes gets past the check, to the missing config.
+        for reason in ["expired", "graph_100", "http_404", "100"] {
+            let known = try TestProcess(
+                [
+                    "resend", "--dead-letters", "--reason", reason, "--dry-run", "--config",
+                    "/nonexistent.json",
+                ])
+            #expect(try known.waitForExit() == 78, "\(reason): \(known.stderr)")
+        }
+    }
+
     @Test func secretsOnTheCommandLineAreRefusedWithoutEchoingThem() throws {
         let process = try TestProcess(["serve", "--access-token", "EAAB-very-secret"])
         #expect(try process.waitForExit() == 64)
