@@ -161,6 +161,8 @@ extension CommandRunner {
             url: url, appSecret: appSecret, testEventCode: command.string("test-event-code"))
         let summary = replayer.run(lines) { progress.update($0) }
         progress.finish()
+        // The receiver's reasons go with the progress, to stderr; stdout keeps the one line.
+        summary.refusalLines.forEach(fail)
         print(summary.text)
         return summary.succeeded ? ExitCode.success.rawValue : ExitCode.failure
     }
