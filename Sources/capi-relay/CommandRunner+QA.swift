@@ -230,11 +230,11 @@ extension CommandRunner {
     private static func loadConfiguration(
         _ command: ParsedCommand
     ) -> (RelayConfiguration, String)? {
-        let file = command.string("config") ?? "capi-relay.json"
+        let file = command.string("config") ?? Commands.defaultConfigFile
         do {
             return (try RelayConfiguration.load(path: file), file)
         } catch {
-            fail(error.description)
+            fail(withHint(error, command).description)
             return nil
         }
     }

@@ -48,7 +48,7 @@ enum CommandRunner {
             return usageError(command, "Option '--log-format' expects logfmt or json.")
         }
         let logger = stderrLogger(level: level, format: format)
-        let file = command.string("config") ?? "capi-relay.json"
+        let file = command.string("config") ?? Commands.defaultConfigFile
 
         let configuration: RelayConfiguration
         let secrets: RelaySecrets
@@ -59,7 +59,7 @@ enum CommandRunner {
         } catch {
             // Through the logger, in the format asked for: a log pipeline reads these first
             // lines too. Each is a line `config check` would print.
-            for line in error.description.split(separator: "\n") {
+            for line in withHint(error, command).description.split(separator: "\n") {
                 logger.error("config problem", [("problem", String(line))])
             }
             return ExitCode.config.rawValue
@@ -227,13 +227,13 @@ enum CommandRunner {
             return usageError(command, "Option '--wait' expects 0 or more seconds, got '\(wait)'.")
         }
 
-        let file = command.string("config") ?? "capi-relay.json"
+        let file = command.string("config") ?? Commands.defaultConfigFile
         let journal: any Journal
         do {
             let configuration = try RelayConfiguration.load(path: file)
             journal = try configuration.openJournal()
         } catch let error as ConfigErrors {
-            fail(error.description)
+            fail(withHint(error, command).description)
             return ExitCode.config.rawValue
         } catch {
             fail("cannot open the journal: \(error)")
@@ -321,12 +321,12 @@ enum CommandRunner {
     // MARK: config check
 
     private static func checkConfig(_ command: ParsedCommand) -> Int32 {
-        let file = command.positional("file") ?? "capi-relay.json"
+        let file = command.positional("file") ?? Commands.defaultConfigFile
         let configuration: RelayConfiguration
         do {
             configuration = try RelayConfiguration.load(path: file)
         } catch {
-            fail(error.description)
+            fail(withHint(error, command).description)
             return ExitCode.config.rawValue
         }
 
@@ -369,6 +369,35 @@ enum CommandRunner {
     }
 
     // MARK: Helpers
+
+    /// `errors`, or, when the config is the default file and this directory has none, what
+    /// to do instead: a command run elsewhere than beside its config is the usual cause, and
+    /// "cannot read the file" alone does not say so. The way to name a config comes from the
+    /// command's declaration, so the hint names only options it has.
+    static func withHint(_ errors: ConfigErrors, _ command: ParsedCommand) -> ConfigErrors {
+        let file = Commands.defaultConfigFile
+        guard errors.file == file, !FileManager.default.fileExists(atPath: file) else {
+            return errors
+        }
+        let declaration = command.declaration
+        let hint: String
+        if let option = declaration.options.first(where: { $0.name == "config" }) {
+            // --journal reads another journal, but the rules and qa section still come from
+            // the config: the likeliest next try, so it is answered at once.
+            let journal = declaration.options.contains { $0.name == "journal" }
+            hint =
+                "name the relay's config with --config \(option.valueName)"
+                + (journal ? ", which --journal still needs" : "")
+        } else if let argument = declaration.arguments.first {
+            let name = (["capi-relay"] + command.path).joined(separator: " ")
+            hint = "name the config: \(name) \(argument.valueName)"
+        } else {
+            return errors
+        }
+        return ConfigErrors(
+            file: file,
+            errors: [ConfigError(path: "", message: "not found in this directory; \(hint)")])
+    }
 
     /// Reports a usage error the way the parser does, with the hint to the command's help.
     static func usageError(_ command: ParsedCommand, _ message: String) -> Int32 {

@@ -6,6 +6,9 @@ import RelayCore
 enum Commands {
     static let version = "capi-relay \(RelayVersion.current)"
 
+    /// The config a command reads when given none, in the directory it runs in.
+    static let defaultConfigFile = "capi-relay.json"
+
     static let root = CommandDeclaration(
         group: "capi-relay",
         abstract: "Server-side conversions for chat-driven ad funnels.",
@@ -23,7 +26,7 @@ enum Commands {
     // MARK: QA commands
 
     static let configOption = OptionDeclaration.string(
-        "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+        "config", short: "c", valueName: "FILE", default: defaultConfigFile,
         help: "The config file; its journal path, rules and qa section apply.")
     static let journalOption = OptionDeclaration.string(
         "journal", valueName: "FILE|URL",
@@ -143,7 +146,7 @@ enum Commands {
             """,
         options: [
             .string(
-                "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+                "config", short: "c", valueName: "FILE", default: defaultConfigFile,
                 help: "The config file (JSON with comments)."),
             .string(
                 "listen", valueName: "ADDR",
@@ -221,7 +224,7 @@ enum Commands {
                 "dead-letters", required: true,
                 help: "Re-send dead letters, the only kind yet."),
             .string(
-                "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+                "config", short: "c", valueName: "FILE", default: defaultConfigFile,
                 help: "The relay's config, for the journal's path."),
             .string(
                 "since", valueName: "T",
@@ -247,7 +250,8 @@ enum Commands {
                 "check", abstract: "Report every problem in a config at once.",
                 arguments: [
                     .optional(
-                        "file", valueName: "FILE", help: "The config; capi-relay.json if omitted.")
+                        "file", valueName: "FILE",
+                        help: "The config; \(defaultConfigFile) if omitted.")
                 ]),
         ])
 

@@ -114,6 +114,33 @@ import Testing
         }
     }
 
+    static let nameTheConfig = "name the relay's config with --config FILE"
+    @Test(arguments: [
+        (["qa"], "\(nameTheConfig), which --journal still needs"),
+        (["qa", "--journal", "copy.sqlite"], "\(nameTheConfig), which --journal still needs"),
+        (["reconcile", "--crm", "export.csv"], "\(nameTheConfig), which --journal still needs"),
+        (["journal", "export-bodies"], "\(nameTheConfig), which --journal still needs"),
+        (["rules"], nameTheConfig), (["replay", "day.jsonl"], nameTheConfig),
+        (["resend", "--dead-letters"], nameTheConfig), (["serve"], nameTheConfig),
+        (["config", "check"], "name the config: capi-relay config check FILE"),
+    ])
+    func aCommandRunWhereNoConfigIsSaysHowToNameOne(arguments: [String], hint: String) throws {
+        let empty = FileManager.default.temporaryDirectory
+            .appendingPathComponent("no-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+
+        let process = try TestProcess(arguments, currentDirectory: empty)
+        #expect(try process.waitForExit() == 78)
+        let problem = "capi-relay.json: not found in this directory; \(hint)"
+        if arguments == ["serve"] {
+            // serve says it through its logger, in the format its logs go in.
+            #expect(process.stderr.contains("problem=\"\(problem)\""), "\(process.stderr)")
+        } else {
+            #expect(process.stderr == problem + "\n")
+        }
+    }
+
     @Test func secretsOnTheCommandLineAreRefusedWithoutEchoingThem() throws {
         let process = try TestProcess(["serve", "--access-token", "EAAB-very-secret"])
         #expect(try process.waitForExit() == 64)
