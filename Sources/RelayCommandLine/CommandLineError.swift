@@ -18,6 +18,8 @@ public struct CommandLineError: Error, Equatable, Sendable, CustomStringConverti
         case missingCommand
         /// A required positional argument was not given.
         case missingArgument
+        /// An option declared required was not given.
+        case missingOption
         /// A positional argument beyond those declared, or an option given twice.
         case unexpectedArgument
     }

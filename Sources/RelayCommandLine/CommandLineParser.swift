@@ -144,6 +144,16 @@ public struct CommandLineParser: Sendable {
             values[option.name, default: []].append(value)
         }
 
+        // Only once the whole line is read: a required option may be anywhere on it.
+        let missing = command.options.first { option in
+            option.isRequired && values[option.name] == nil && !flags.contains(option.name)
+        }
+        if let missing {
+            let value = missing.kind == .flag ? "" : " \(missing.valueName)"
+            let message = "Missing option '--\(missing.name)\(value)'."
+            return failure(.missingOption, message, context)
+        }
+
         switch matchPositionals(positionalWords, context) {
         case .failure(let error):
             return .failure(error)

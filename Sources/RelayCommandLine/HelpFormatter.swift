@@ -41,8 +41,8 @@ struct HelpFormatter: Sendable {
         return blocks.map { $0.joined(separator: "\n") }.joined(separator: "\n\n")
     }
 
-    /// The one-line synopsis, e.g. `Usage: capi-relay serve [--listen ADDR] FILE`, wrapped
-    /// under the command name when it is long.
+    /// The one-line synopsis, e.g. `Usage: capi-relay hash --field FIELD [--country CC] VALUE...`,
+    /// wrapped under the command name when it is long. What may be left out is in brackets.
     func usage(of command: CommandDeclaration, fullName: String) -> [String] {
         let prefix = "Usage: \(fullName) "
         var tokens: [String] = []
@@ -52,7 +52,8 @@ struct HelpFormatter: Sendable {
         for option in command.options {
             let value = option.kind == .flag ? "" : " \(option.valueName)"
             let repeats = option.isRepeatable ? " ..." : ""
-            tokens.append("[--\(option.name)\(value)\(repeats)]")
+            let token = "--\(option.name)\(value)\(repeats)"
+            tokens.append(option.isRequired ? token : "[\(token)]")
         }
         for argument in command.arguments {
             let name = argument.isVariadic ? argument.valueName + "..." : argument.valueName
@@ -95,6 +96,9 @@ struct HelpFormatter: Sendable {
             let value = option.kind == .flag ? "" : " \(option.valueName)"
             // A note is one word to the wrapper: a default split after "default:" misreads.
             var notes: [String] = []
+            if option.isRequired {
+                notes.append("(required)")
+            }
             if let defaultValue = option.defaultValue {
                 notes.append("(default: \(defaultValue))")
             }

@@ -1,3 +1,5 @@
+import RelayJournal
+
 /// How a failed delivery is treated; the one decision every destination shares.
 ///
 /// The table follows Graph's error reference and Meta's CAPI guidance (see the README's
@@ -101,7 +103,7 @@ public struct DeliveryFailure: Sendable, Equatable {
     public var reasonCode: String {
         if let graphCode { return "graph_\(graphCode)" }
         if let httpStatus { return "http_\(httpStatus)" }
-        return "transport"
+        return DeadLetterReason.transportCode
     }
 
     /// One line for the journal, the log and the feed.

@@ -203,6 +203,22 @@ public struct DeadLetterReason: Sendable, Equatable {
 
     public static let expiredCode = "expired"
     public static let attemptsExhaustedCode = "attempts_exhausted"
+    /// No HTTP answer at all: connection refused, timeout.
+    public static let transportCode = "transport"
+
+    /// The codes that are words; every other code is `graph_` or `http_` and a number.
+    public static let wordCodes = [expiredCode, attemptsExhaustedCode, transportCode]
+
+    /// Whether some dead letter could have `code` as its reason: one of `wordCodes`, or
+    /// `graph_` or `http_` followed by digits (`graph_100`, `http_404`).
+    public static func isPossibleCode(_ code: String) -> Bool {
+        if wordCodes.contains(code) { return true }
+        for prefix in ["graph_", "http_"] where code.hasPrefix(prefix) {
+            let number = code.dropFirst(prefix.count)
+            return !number.isEmpty && number.allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        return false
+    }
 
     /// One line: the code, Graph's numbers when there are some, and the message.
     public var summary: String {
@@ -241,6 +257,14 @@ public struct DeadLetterFilter: Sendable, Equatable {
     public var destination: Destination?
     /// Also those already re-sent.
     public var includeResent = false
+
+    /// Whether `reason` could select any dead letter: a code one could have, or a bare Graph
+    /// code. Checked before filtering, since a mistyped reason would select nothing and read
+    /// as "no dead letters" rather than as the mistake it is.
+    public static func isValidReason(_ reason: String) -> Bool {
+        DeadLetterReason.isPossibleCode(reason)
+            || (!reason.isEmpty && reason.allSatisfy { $0.isASCII && $0.isNumber })
+    }
 
     public init(
         sinceMillis: Int64? = nil, eventID: String? = nil, reason: String? = nil,

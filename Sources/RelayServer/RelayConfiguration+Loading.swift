@@ -57,6 +57,15 @@ extension RelayConfiguration {
         }
         let locator = (try? scanned.get()) ?? JSON5Locator()
 
+        // Every other check is about keys, so a top level without any would only be reported
+        // as "a value of another shape", which names neither the shape nor where it is wrong.
+        guard case .object = tree else {
+            let message =
+                "the top level is \(shapeName(tree)); a config is one JSON object (JSON with"
+                + " comments), { … }"
+            throw ConfigErrors(file: file, errors: [ConfigError(path: "", message: message)])
+        }
+
         var errors = unknownKeys(in: tree)
         for duplicate in locator.duplicates {
             errors.append(
@@ -531,6 +540,18 @@ extension RelayConfiguration {
         case is Double.Type: "a number"
         case is Bool.Type: "true or false"
         default: "a value of another shape"
+        }
+    }
+
+    /// What a JSON value is, for a message: `an array`, `a string`.
+    private static func shapeName(_ value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .bool(let flag): flag ? "true" : "false"
+        case .integer, .float: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
         }
     }
 

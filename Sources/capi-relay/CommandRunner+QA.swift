@@ -40,9 +40,8 @@ extension CommandRunner {
     // MARK: reconcile
 
     static func reconcile(_ command: ParsedCommand) -> Int32 {
-        guard let crmFile = command.string("crm") else {
-            return usageError(command, "Option '--crm FILE' is required: the CRM export, as CSV.")
-        }
+        // Declared required: the parser runs no reconcile without it.
+        let crmFile = command.string("crm") ?? ""
         if let threshold = command.int("max-mismatches"), threshold < 0 {
             return usageError(
                 command, "Option '--max-mismatches' expects 0 or more, got '\(threshold)'.")
@@ -162,6 +161,8 @@ extension CommandRunner {
             url: url, appSecret: appSecret, testEventCode: command.string("test-event-code"))
         let summary = replayer.run(lines) { progress.update($0) }
         progress.finish()
+        // The receiver's reasons go with the progress, to stderr; stdout keeps the one line.
+        summary.refusalLines.forEach(fail)
         print(summary.text)
         return summary.succeeded ? ExitCode.success.rawValue : ExitCode.failure
     }
@@ -229,11 +230,11 @@ extension CommandRunner {
     private static func loadConfiguration(
         _ command: ParsedCommand
     ) -> (RelayConfiguration, String)? {
-        let file = command.string("config") ?? "capi-relay.json"
+        let file = command.string("config") ?? Commands.defaultConfigFile
         do {
             return (try RelayConfiguration.load(path: file), file)
         } catch {
-            fail(error.description)
+            fail(withHint(error, command).description)
             return nil
         }
     }

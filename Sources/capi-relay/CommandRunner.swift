@@ -48,7 +48,7 @@ enum CommandRunner {
             return usageError(command, "Option '--log-format' expects logfmt or json.")
         }
         let logger = stderrLogger(level: level, format: format)
-        let file = command.string("config") ?? "capi-relay.json"
+        let file = command.string("config") ?? Commands.defaultConfigFile
 
         let configuration: RelayConfiguration
         let secrets: RelaySecrets
@@ -59,7 +59,7 @@ enum CommandRunner {
         } catch {
             // Through the logger, in the format asked for: a log pipeline reads these first
             // lines too. Each is a line `config check` would print.
-            for line in error.description.split(separator: "\n") {
+            for line in withHint(error, command).description.split(separator: "\n") {
                 logger.error("config problem", [("problem", String(line))])
             }
             return ExitCode.config.rawValue
@@ -221,11 +221,9 @@ enum CommandRunner {
     // MARK: resend
 
     private static func resend(_ command: ParsedCommand) -> Int32 {
-        guard command.flag("dead-letters") else {
-            return usageError(
-                command,
-                "Option '--dead-letters' is required: dead letters are what resend re-sends."
-                    + " To send one delivered event again, use the console's re-send.")
+        // `--dead-letters` is declared required: the parser runs no resend without it.
+        if let reason = command.string("reason"), !DeadLetterFilter.isValidReason(reason) {
+            return usageError(command, unknownReasonMessage(reason))
         }
         var filter = DeadLetterFilter(
             eventID: command.string("event-id"), reason: command.string("reason"))
@@ -243,13 +241,13 @@ enum CommandRunner {
             return usageError(command, "Option '--wait' expects 0 or more seconds, got '\(wait)'.")
         }
 
-        let file = command.string("config") ?? "capi-relay.json"
+        let file = command.string("config") ?? Commands.defaultConfigFile
         let journal: any Journal
         do {
             let configuration = try RelayConfiguration.load(path: file)
             journal = try configuration.openJournal()
         } catch let error as ConfigErrors {
-            fail(error.description)
+            fail(withHint(error, command).description)
             return ExitCode.config.rawValue
         } catch {
             fail("cannot open the journal: \(error)")
@@ -292,14 +290,25 @@ enum CommandRunner {
         }
     }
 
+    /// Says what `--reason` takes; a mistyped word gets the nearest code.
+    private static func unknownReasonMessage(_ reason: String) -> String {
+        let words = DeadLetterReason.wordCodes
+        var message =
+            "Option '--reason' got '\(reason)'; expected a reason code"
+            + " (\(words.joined(separator: ", ")), graph_N such as graph_100, http_N such as"
+            + " http_404) or a bare Graph code such as 100."
+        if let guess = Suggestion.closest(to: reason.lowercased(), among: words) {
+            message += " Did you mean '\(guess)'?"
+        }
+        return message
+    }
+
     // MARK: hash
 
     private static func hash(_ command: ParsedCommand) -> Int32 {
         let fields = CustomerField.allCases.map(\.rawValue)
-        guard let name = command.string("field") else {
-            return usageError(
-                command, "Option '--field' is required: one of \(fields.joined(separator: ", ")).")
-        }
+        // Declared required: the parser runs no hash without it.
+        let name = command.string("field") ?? ""
         guard let field = CustomerField(rawValue: name.lowercased()) else {
             return usageError(
                 command,
@@ -326,12 +335,12 @@ enum CommandRunner {
     // MARK: config check
 
     private static func checkConfig(_ command: ParsedCommand) -> Int32 {
-        let file = command.positional("file") ?? "capi-relay.json"
+        let file = command.positional("file") ?? Commands.defaultConfigFile
         let configuration: RelayConfiguration
         do {
             configuration = try RelayConfiguration.load(path: file)
         } catch {
-            fail(error.description)
+            fail(withHint(error, command).description)
             return ExitCode.config.rawValue
         }
 
@@ -374,6 +383,35 @@ enum CommandRunner {
     }
 
     // MARK: Helpers
+
+    /// `errors`, or, when the config is the default file and this directory has none, what
+    /// to do instead: a command run elsewhere than beside its config is the usual cause, and
+    /// "cannot read the file" alone does not say so. The way to name a config comes from the
+    /// command's declaration, so the hint names only options it has.
+    static func withHint(_ errors: ConfigErrors, _ command: ParsedCommand) -> ConfigErrors {
+        let file = Commands.defaultConfigFile
+        guard errors.file == file, !FileManager.default.fileExists(atPath: file) else {
+            return errors
+        }
+        let declaration = command.declaration
+        let hint: String
+        if let option = declaration.options.first(where: { $0.name == "config" }) {
+            // --journal reads another journal, but the rules and qa section still come from
+            // the config: the likeliest next try, so it is answered at once.
+            let journal = declaration.options.contains { $0.name == "journal" }
+            hint =
+                "name the relay's config with --config \(option.valueName)"
+                + (journal ? ", which --journal still needs" : "")
+        } else if let argument = declaration.arguments.first {
+            let name = (["capi-relay"] + command.path).joined(separator: " ")
+            hint = "name the config: \(name) \(argument.valueName)"
+        } else {
+            return errors
+        }
+        return ConfigErrors(
+            file: file,
+            errors: [ConfigError(path: "", message: "not found in this directory; \(hint)")])
+    }
 
     /// Reports a usage error the way the parser does, with the hint to the command's help.
     static func usageError(_ command: ParsedCommand, _ message: String) -> Int32 {

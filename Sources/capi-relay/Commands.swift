@@ -6,6 +6,9 @@ import RelayCore
 enum Commands {
     static let version = "capi-relay \(RelayVersion.current)"
 
+    /// The config a command reads when given none, in the directory it runs in.
+    static let defaultConfigFile = "capi-relay.json"
+
     static let root = CommandDeclaration(
         group: "capi-relay",
         abstract: "Server-side conversions for chat-driven ad funnels.",
@@ -23,7 +26,7 @@ enum Commands {
     // MARK: QA commands
 
     static let configOption = OptionDeclaration.string(
-        "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+        "config", short: "c", valueName: "FILE", default: defaultConfigFile,
         help: "The config file; its journal path, rules and qa section apply.")
     static let journalOption = OptionDeclaration.string(
         "journal", valueName: "FILE|URL",
@@ -65,7 +68,9 @@ enum Commands {
             1 when the mismatches are more than qa.max_mismatches (or --max-mismatches).
             """,
         options: [
-            .string("crm", valueName: "FILE", help: "The CRM export: CSV with a header row."),
+            .string(
+                "crm", valueName: "FILE", required: true,
+                help: "The CRM export: CSV with a header row."),
             sinceOption,
             .flag("json", help: "Print the report as JSON, for CI."),
             .int("max-mismatches", valueName: "N", help: "Exit 1 above N mismatches."),
@@ -141,7 +146,7 @@ enum Commands {
             """,
         options: [
             .string(
-                "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+                "config", short: "c", valueName: "FILE", default: defaultConfigFile,
                 help: "The config file (JSON with comments)."),
             .string(
                 "listen", valueName: "ADDR",
@@ -211,12 +216,15 @@ enum Commands {
             Selects dead letters from the relay's journal (every condition given must hold), \
             queues each again at the destination that gave up on it, with the same event_id, \
             and waits for the running relay to deliver them: a progress bar in a terminal, \
-            then a summary. Exits 0 when every one was delivered, 1 otherwise.
+            then a summary. Exits 0 when every one was delivered, 1 otherwise. To send one \
+            delivered event again, use the console's re-send.
             """,
         options: [
-            .flag("dead-letters", help: "Re-send dead letters (required; the only kind yet)."),
+            .flag(
+                "dead-letters", required: true,
+                help: "Re-send dead letters, the only kind yet."),
             .string(
-                "config", short: "c", valueName: "FILE", default: "capi-relay.json",
+                "config", short: "c", valueName: "FILE", default: defaultConfigFile,
                 help: "The relay's config, for the journal's path."),
             .string(
                 "since", valueName: "T",
@@ -224,8 +232,8 @@ enum Commands {
             .string("event-id", valueName: "ID", help: "Only this event."),
             .string(
                 "reason", valueName: "CODE",
-                help: "A reason code (expired, attempts_exhausted, graph_100, http_404) or a"
-                    + " Graph code (100)."),
+                help: "A reason code (expired, attempts_exhausted, transport, graph_100,"
+                    + " http_404) or a Graph code (100)."),
             .double(
                 "wait", valueName: "SECONDS", default: 60,
                 help: "How long to wait for delivery; 0 only queues."),
@@ -242,7 +250,8 @@ enum Commands {
                 "check", abstract: "Report every problem in a config at once.",
                 arguments: [
                     .optional(
-                        "file", valueName: "FILE", help: "The config; capi-relay.json if omitted.")
+                        "file", valueName: "FILE",
+                        help: "The config; \(defaultConfigFile) if omitted.")
                 ]),
         ])
 
@@ -277,7 +286,9 @@ enum Commands {
             command exits 1.
             """,
         options: [
-            .string("field", short: "f", valueName: "FIELD", help: "The user_data key."),
+            .string(
+                "field", short: "f", valueName: "FIELD", required: true,
+                help: "The user_data key."),
             .string(
                 "country", valueName: "CC", default: "us",
                 help: "The country whose calling code a national phone number gets."),

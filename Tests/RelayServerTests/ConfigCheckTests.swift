@@ -149,4 +149,17 @@ import Testing
         #expect(try missing.waitForExit() == 78)
         #expect(missing.stderr == "/nonexistent/capi-relay.json: cannot read the file\n")
     }
+
+    @Test(arguments: [
+        ("[1, 2]", "an array"), (#""capi-relay""#, "a string"), ("// a port?\n8080", "a number"),
+        ("null", "null"),
+    ])
+    func aTopLevelThatIsNotAnObjectIsNamedAsSuch(text: String, shape: String) throws {
+        let result = try check(text, named: "arr.json")
+        #expect(result.status == 78)
+        #expect(
+            result.stderr
+                == "arr.json: the top level is \(shape); a config is one JSON object (JSON with"
+                + " comments), { … }\n")
+    }
 }

@@ -63,6 +63,84 @@ import Testing
                 """)
     }
 
+    @Test(arguments: [
+        (["hash", "--help"], "Usage: capi-relay hash --field FIELD [--country CC] VALUE..."),
+        (
+            ["reconcile", "--help"],
+            "Usage: capi-relay reconcile --crm FILE [--since TIME] [--json]"
+        ),
+        (["resend", "--help"], "Usage: capi-relay resend --dead-letters [--config FILE]"),
+    ])
+    func usageShowsRequiredOptionsWithoutBrackets(arguments: [String], usage: String) throws {
+        let process = try TestProcess(arguments)
+        #expect(try process.waitForExit() == 0)
+        #expect(process.stdout.contains(usage), "\(process.stdout)")
+    }
+
+    @Test func aMissingRequiredOptionIsAUsageError() throws {
+        let process = try TestProcess(["hash", "a@example.com"])
+        #expect(try process.waitForExit() == 64)
+        #expect(
+            process.stderr == """
+                Missing option '--field FIELD'.
+                Run 'capi-relay hash --help' for usage.
+
+                """)
+    }
+
+    @Test func resendRefusesAReasonNoDeadLetterCanHaveAndListsTheCodes() throws {
+        let bogus = try TestProcess(["resend", "--dead-letters", "--reason", "bogus", "--dry-run"])
+        #expect(try bogus.waitForExit() == 64)
+        #expect(
+            bogus.stderr == """
+                Option '--reason' got 'bogus'; expected a reason code (expired, \
+                attempts_exhausted, transport, graph_N such as graph_100, http_N such as \
+                http_404) or a bare Graph code such as 100.
+                Run 'capi-relay resend --help' for usage.
+
+                """)
+        let typo = try TestProcess(["resend", "--dead-letters", "--reason", "expird"])
+        #expect(try typo.waitForExit() == 64)
+        #expect(typo.stderr.contains("Did you mean 'expired'?"), "\(typo.stderr)")
+
+        // A code of the documented shapes gets past the check, to the missing config.
+        for reason in ["expired", "graph_100", "http_404", "100"] {
+            let known = try TestProcess(
+                [
+                    "resend", "--dead-letters", "--reason", reason, "--dry-run", "--config",
+                    "/nonexistent.json",
+                ])
+            #expect(try known.waitForExit() == 78, "\(reason): \(known.stderr)")
+        }
+    }
+
+    static let nameTheConfig = "name the relay's config with --config FILE"
+    @Test(arguments: [
+        (["qa"], "\(nameTheConfig), which --journal still needs"),
+        (["qa", "--journal", "copy.sqlite"], "\(nameTheConfig), which --journal still needs"),
+        (["reconcile", "--crm", "export.csv"], "\(nameTheConfig), which --journal still needs"),
+        (["journal", "export-bodies"], "\(nameTheConfig), which --journal still needs"),
+        (["rules"], nameTheConfig), (["replay", "day.jsonl"], nameTheConfig),
+        (["resend", "--dead-letters"], nameTheConfig), (["serve"], nameTheConfig),
+        (["config", "check"], "name the config: capi-relay config check FILE"),
+    ])
+    func aCommandRunWhereNoConfigIsSaysHowToNameOne(arguments: [String], hint: String) throws {
+        let empty = FileManager.default.temporaryDirectory
+            .appendingPathComponent("no-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+
+        let process = try TestProcess(arguments, currentDirectory: empty)
+        #expect(try process.waitForExit() == 78)
+        let problem = "capi-relay.json: not found in this directory; \(hint)"
+        if arguments == ["serve"] {
+            // serve says it through its logger, in the format its logs go in.
+            #expect(process.stderr.contains("problem=\"\(problem)\""), "\(process.stderr)")
+        } else {
+            #expect(process.stderr == problem + "\n")
+        }
+    }
+
     @Test func secretsOnTheCommandLineAreRefusedWithoutEchoingThem() throws {
         let process = try TestProcess(["serve", "--access-token", "EAAB-very-secret"])
         #expect(try process.waitForExit() == 64)

@@ -112,4 +112,61 @@ import Testing
             #expect(!output.contains(MessengerFixture.appSecret))
         }
     }
+
+    @Test func aRefusedReplaySaysTheRelaysReasonOncePerReasonAndNeverABody() throws {
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        let psid = "7310000000000777"
+        let lead = try JSONSerialization.jsonObject(
+            with: Data(try QAFunnel.fixture("quick-reply-lead.json", psid: psid, mid: "m_777")))
+        let leadLine = String(
+            decoding: try JSONSerialization.data(withJSONObject: lead), as: UTF8.self)
+        let bodies = stack.directory.appendingPathComponent("bodies.jsonl").path
+        func replay(_ lines: [String], _ options: [String] = []) throws
+            -> (status: Int32, stdout: String, stderr: String)
+        {
+            try lines.joined(separator: "\n").write(
+                toFile: bodies, atomically: true, encoding: .utf8)
+            return try QAFunnel.run(
+                [
+                    "replay", bodies, "--to",
+                    "http://127.0.0.1:\(stack.relayPort)/webhooks/messenger",
+                    "--config", stack.configPath,
+                ] + options,
+                environment: stack.environment)
+        }
+
+        // A relay that does not take test event codes says why, once for the three bodies.
+        let refused = try replay(
+            [leadLine, leadLine, leadLine], ["--test-event-code", "TEST12345"])
+        #expect(refused.status == 1)
+        #expect(
+            refused.stdout == "replayed 3 webhook bodies: 0 accepted, 3 refused with HTTP 400\n")
+        let reason =
+            "refused with HTTP 400 (3 bodies): X-Capi-Relay-Test-Event-Code is not accepted"
+            + " here; set qa.accept_test_event_code in the relay's config\n"
+        #expect(refused.stderr.hasSuffix(reason), "\(refused.stderr)")
+        #expect(refused.stderr.components(separatedBy: "refused with").count == 2)
+
+        // Each distinct refusal once, in the order met, with its count.
+        let mixed = try replay([
+            leadLine, #"{"object":"user","entry":[]}"#, #"{"object":"page","entry":"x"}"#,
+            #"{"object":"user","entry":[]}"#,
+        ])
+        #expect(mixed.status == 1)
+        #expect(
+            mixed.stdout
+                == "replayed 4 webhook bodies: 1 accepted, 1 refused with HTTP 400,"
+                + " 2 refused with HTTP 404\n")
+        #expect(
+            mixed.stderr.hasSuffix(
+                """
+                refused with HTTP 404 (2 bodies): object 'user' is not handled; only 'page' is
+                refused with HTTP 400 (1 body): malformed webhook: unexpected value at entry
+
+                """), "\(mixed.stderr)")
+        for output in [refused.stdout, refused.stderr, mixed.stdout, mixed.stderr] {
+            #expect(!output.contains(psid), "a body's content is never printed")
+        }
+    }
 }

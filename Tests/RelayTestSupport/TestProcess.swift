@@ -29,9 +29,13 @@ public final class TestProcess: @unchecked Sendable {
         return directory.appendingPathComponent("capi-relay")
     }
 
-    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// - Parameter currentDirectory: where it runs; the test's own directory when nil.
+    public init(
+        _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil
+    ) throws {
         process.executableURL = TestProcess.binary
         process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
