@@ -5,6 +5,8 @@ struct BenchmarkUsageError: Error {
         case missingValue
         /// A count or rate that is not a number, or out of the range the benchmark can use.
         case badValue
+        /// A program the benchmark runs (the relay, Python, nginx) is not there or cannot run.
+        case missingProgram
     }
 
     var code: Code
@@ -16,6 +18,7 @@ struct BenchmarkUsageError: Error {
         self.message = message
     }
 
-    /// 64 (`EX_USAGE`).
-    var exitStatus: Int32 { 64 }
+    /// 66 (`EX_NOINPUT`) for a missing program, as a `capi-relay` not yet built always got; 64
+    /// (`EX_USAGE`) for everything else.
+    var exitStatus: Int32 { code == .missingProgram ? 66 : 64 }
 }

@@ -68,22 +68,9 @@ guard let known = knownOptions[name] else {
     exit(64)
 }
 
-/// The relay built beside this benchmark (`swift build -c release` builds both), unless
-/// `--relay` names another; refused with how to build it when it is missing.
-func relayBinary(_ options: BenchmarkOptions) -> String {
-    let path =
-        options.text("--relay")
-        ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("capi-relay").path
-    guard FileManager.default.isExecutableFile(atPath: path) else {
-        FileHandle.standardError.write(
-            Data(
-                ("no capi-relay at \(path): build both with `swift build -c release`, or pass"
-                    + " --relay PATH\n").utf8))
-        exit(66)
-    }
-    return path
-}
+/// What to pass for `--python` and `--nginx` instead of a path that is not a program.
+let pythonHint = "pass the path of a Python with facebook-business installed"
+let nginxHint = "pass the path of nginx (apt-get install nginx-light)"
 
 /// The benchmark `name` with its options read and checked, ready to run.
 func benchmark(_ name: String, _ options: BenchmarkOptions) throws(BenchmarkUsageError)
@@ -94,19 +81,20 @@ func benchmark(_ name: String, _ options: BenchmarkOptions) throws(BenchmarkUsag
         return NormalizationBenchmark(
             records: try options.count("--records", default: 20_000),
             rounds: try options.count("--rounds", default: 5),
-            python: options.text("--python")
+            python: try options.program("--python", hint: pythonHint)
         ).run
     case "ingest":
         return IngestBenchmark(
-            relayBinary: relayBinary(options),
+            relayBinary: try options.relay(),
             events: try options.count("--events", default: 50_000),
             connections: try options.count("--connections", default: 16, atMost: mostConnections),
             offeredRate: try options.rate("--rate", default: 5_000, in: offeredRates),
-            nginx: options.text("--nginx"), postgres: options.text("--postgres")
+            nginx: try options.program("--nginx", hint: nginxHint),
+            postgres: options.text("--postgres")
         ).run
     case "large-journal":
         return LargeJournalBenchmark(
-            relayBinary: relayBinary(options),
+            relayBinary: try options.relay(),
             conversions: try options.count("--conversions", default: 1_000_000),
             events: try options.count("--events", default: 20_000),
             connections: try options.count("--connections", default: 32, atMost: mostConnections)

@@ -66,6 +66,55 @@ import Testing
         #expect(process.stdout == "", "no benchmark started")
     }
 
+    @Test(arguments: [
+        (
+            ["normalize", "--records", "10", "--rounds", "1", "--python", "/nonexistent/python"],
+            "normalize: --python /nonexistent/python: no such file; pass the path of a Python"
+                + " with facebook-business installed"
+        ),
+        (
+            ["ingest", "--events", "10", "--nginx", "/nonexistent/nginx"],
+            "ingest: --nginx /nonexistent/nginx: no such file; pass the path of nginx"
+                + " (apt-get install nginx-light)"
+        ),
+        (
+            [
+                "large-journal", "--conversions", "1", "--events", "10", "--relay",
+                "/nonexistent/relay",
+            ],
+            "large-journal: --relay /nonexistent/relay: no such file; pass the path of a capi-relay"
+                + " that `swift build -c release` built"
+        ),
+    ])
+    func aProgramThatIsNotThereIsRefusedNamingTheOptionAndThePath(
+        arguments: [String], message: String
+    ) throws {
+        let (status, process) = try bench(arguments)
+        #expect(status == 66, "\(process.stderr)")
+        #expect(process.stderr == message + "\n")
+        #expect(process.stdout == "", "no benchmark started")
+    }
+
+    @Test func aFileThatCannotRunOrADirectoryIsRefusedAsAProgram() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("bench-programs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script = directory.appendingPathComponent("python")
+        try "#!/bin/sh\n".write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: script.path)
+
+        for path in [script.path, directory.path] {
+            let (status, process) = try bench(
+                ["normalize", "--records", "10", "--rounds", "1", "--python", path])
+            #expect(status == 66, "\(process.stderr)")
+            #expect(
+                process.stderr
+                    == "normalize: --python \(path): not an executable file; pass the path of a"
+                    + " Python with facebook-business installed\n")
+        }
+    }
+
     @Test func theSmallestCountsRunTheBenchmark() throws {
         let (status, process) = try bench(["encode", "--events", "1", "--rounds", "1"])
         #expect(status == 0, "\(process.stderr)")
