@@ -15,7 +15,9 @@ struct BenchmarkOptions {
     /// - Parameters:
     ///   - arguments: the command line after the benchmark's name: options, each with a value.
     ///   - known: the options this benchmark takes.
-    /// - Throws: for an option the benchmark does not take, or one without a value.
+    /// - Throws: for an option the benchmark does not take, one without a value, or one given
+    ///   twice: only one of the two would count, and, as with a misspelt option, the other would
+    ///   be ignored unnoticed.
     init(benchmark: String, arguments: [String], known: Set<String>) throws(BenchmarkUsageError) {
         self.benchmark = benchmark
         var values: [String: String] = [:]
@@ -29,6 +31,10 @@ struct BenchmarkOptions {
             }
             guard index + 1 < arguments.count else {
                 throw BenchmarkUsageError(.missingValue, "\(benchmark): \(option) needs a value")
+            }
+            guard values[option] == nil else {
+                throw BenchmarkUsageError(
+                    .repeatedOption, "\(benchmark): \(option) is given twice; give it once")
             }
             values[option] = arguments[index + 1]
         }

@@ -3,6 +3,7 @@ struct BenchmarkUsageError: Error {
     enum Code {
         case unknownOption
         case missingValue
+        case repeatedOption
         /// A count or rate that is not a number, or out of the range the benchmark can use.
         case badValue
         /// A program the benchmark runs (the relay, Python, nginx) is not there or cannot run.

@@ -115,6 +115,14 @@ import Testing
         }
     }
 
+    @Test func anOptionGivenTwiceIsRefusedRatherThanHalfIgnored() throws {
+        let (status, process) = try bench(
+            ["encode", "--events", "1", "--rounds", "1", "--events", "abc"])
+        #expect(status == 64, "\(process.stderr)")
+        #expect(process.stderr == "encode: --events is given twice; give it once\n")
+        #expect(process.stdout == "", "no benchmark started")
+    }
+
     @Test func theSmallestCountsRunTheBenchmark() throws {
         let (status, process) = try bench(["encode", "--events", "1", "--rounds", "1"])
         #expect(status == 0, "\(process.stderr)")
