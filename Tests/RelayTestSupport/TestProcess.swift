@@ -2,7 +2,8 @@ import Foundation
 
 // Helpers shared by the test targets that run the real binary.
 
-/// A `capi-relay` subcommand running as its own process, as an operator would run it.
+/// A `capi-relay` subcommand (or a `capi-relay-bench` benchmark) running as its own process, as
+/// an operator would run it.
 ///
 /// Output is collected as it arrives, so a test can wait for a log line (the bound port) and
 /// assert on everything printed (no secret may appear in it).
@@ -16,24 +17,31 @@ public final class TestProcess: @unchecked Sendable {
     private var stderrBytes = Data()
 
     /// The built `capi-relay` binary, beside the test bundle in the build directory.
-    public static var binary: URL {
+    public static var binary: URL { binary(named: "capi-relay") }
+
+    /// The built executable `name` (`capi-relay`, `capi-relay-bench`), beside the test bundle
+    /// in the build directory.
+    public static func binary(named name: String) -> URL {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = runner.deletingLastPathComponent()
         // The runner may be inside the .xctest bundle directory.
-        while !FileManager.default.fileExists(
-            atPath: directory.appendingPathComponent("capi-relay").path),
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path),
             directory.path != "/"
         {
             directory = directory.deletingLastPathComponent()
         }
-        return directory.appendingPathComponent("capi-relay")
+        return directory.appendingPathComponent(name)
     }
 
-    /// - Parameter currentDirectory: where it runs; the test's own directory when nil.
+    /// - Parameters:
+    ///   - currentDirectory: where it runs; the test's own directory when nil.
+    ///   - program: the built executable to run, `capi-relay` unless a test runs the
+    ///     benchmarks' `capi-relay-bench`.
     public init(
-        _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil
+        _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil,
+        program: String = "capi-relay"
     ) throws {
-        process.executableURL = TestProcess.binary
+        process.executableURL = TestProcess.binary(named: program)
         process.arguments = arguments
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         var merged = ProcessInfo.processInfo.environment
