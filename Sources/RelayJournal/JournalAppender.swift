@@ -9,6 +9,8 @@ struct JournalAppender {
     /// The states a new conversion starts in: `pending`, or `shadow` / `disabled`.
     var capiState: String
     var crmState: String
+    /// Where the conversions this append makes are handed, with their ids, if anywhere.
+    var made: MadeConversions?
 
     init(configuration: JournalConfiguration) {
         self.configuration = configuration
@@ -438,6 +440,8 @@ struct JournalAppender {
                     .optionalText(conversion.source), .optionalText(conversion.consent?.rawValue),
                     .optionalText(conversion.consentSource), .optionalText(invalidDropped),
                 ])
+
+        made?.add(id, conversion)
 
         // Match-key coverage, counted as the conversion is made.
         try database.countMatchKeys(

@@ -11,10 +11,19 @@ extension SQLiteJournal {
         completion: @escaping @Sendable (Result<AppendReceipt, JournalError>) -> Void
     ) {
         let box = ReceiptBox()
-        let appender = JournalAppender(configuration: configuration)
+        var appender = JournalAppender(configuration: configuration)
+        let made = MadeConversions()
+        appender.made = made
+        let recent = recentConversions
         writer.submit(
-            { database in box.receipt = try appender.insert(delivery, into: database) },
-            done: { completion(box.result(error: $0)) })
+            { database in
+                made.startOver()
+                box.receipt = try appender.insert(delivery, into: database)
+            },
+            done: { error in
+                if error == nil { recent.remember(made.items) }
+                completion(box.result(error: error))
+            })
     }
 }
 

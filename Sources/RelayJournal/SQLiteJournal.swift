@@ -11,6 +11,8 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
     public let path: String
     let configuration: JournalConfiguration
     let writer: GroupCommitWriter<SQLiteDatabase>
+    /// What this journal appended last, so that delivery reads it without decoding.
+    let recentConversions = RecentConversions()
     /// Guarded by `readLock`.
     private let reader: SQLiteDatabase
     private let readLock = NSLock()
@@ -84,12 +86,13 @@ public final class SQLiteJournal: Journal, @unchecked Sendable {
             var pending: [PendingConversion] = []
             let decoder = JSONDecoder()
             while try statement.step() {
-                let body = statement.text(1) ?? ""
-                let conversion = try decoder.decode(Conversion.self, from: Data(body.utf8))
+                let id = statement.int(0)
+                let conversion =
+                    try recentConversions.conversion(id: id)
+                    ?? decoder.decode(Conversion.self, from: Data((statement.text(1) ?? "").utf8))
                 pending.append(
                     PendingConversion(
-                        conversionID: statement.int(0), conversion: conversion,
-                        attempts: Int(statement.int(2))))
+                        conversionID: id, conversion: conversion, attempts: Int(statement.int(2))))
             }
             return pending
         }

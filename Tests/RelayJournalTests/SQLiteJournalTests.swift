@@ -129,6 +129,72 @@ import Testing
         #expect(receipt.results.count == 1)
     }
 
+    @Test func deliveryReadsAnAppendedConversionAsStoredAndNeverOneThatRolledBack() throws {
+        // Delivery takes a conversion just appended from memory rather than decoding its row.
+        // An append that fails after writing its conversion row loses the row with its
+        // transaction, and the id is free again: here another writer (a second process on the
+        // same file) takes it, and memory must not answer for it.
+        let temp = try TemporaryJournal()
+        let other = try SQLiteDatabase(path: temp.path)
+        defer { other.close() }
+        try other.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON source_keys BEGIN SELECT RAISE(FAIL, 'refused'); END;"
+        )
+        let lost = InboundItem(
+            signal: signal(.quickReply, mid: "m1"), outcome: .conversion(conversion("e-lost")),
+            sourceKey: "mid:m1")
+        #expect(throws: JournalError.self) { try temp.journal.appendAndWait(delivery([lost])) }
+        try other.execute("DROP TRIGGER refuse")
+        try other.statement(
+            """
+            INSERT INTO conversions (id, dataset, event_name, event_id, body, event_time,
+                created_at_ms, capi_state, capi_next_at_ms, crm_state, crm_next_at_ms)
+            VALUES (1, '880', 'Lead', 'e-other', ?, 1764763200, 0, 'pending', 0, 'pending', 0)
+            """
+        ).bind(.text(conversion("e-other").storedJSON)).run()
+
+        var made = conversion("e-kept", psid: "732")
+        made.customData = ["value": .float(480), "currency": "EUR", "note": "a \"quoted\" é"]
+        let kept = InboundItem(
+            signal: signal(.quickReply, psid: "732", mid: "m2"), outcome: .conversion(made),
+            sourceKey: "mid:m2")
+        let receipt = try temp.journal.appendAndWait(delivery([kept]))
+        #expect(receipt.results.first == .conversion(conversionID: 2, eventID: "e-kept"))
+
+        for destination in [Destination.capi, .crm] {
+            let due = try temp.journal.due(
+                for: destination, nowMillis: 2_000_000_000_000, limit: 10)
+            #expect(due.map(\.conversion.eventID) == ["e-other", "e-kept"])
+            // What goes out is what each row decodes to, byte for byte. (The row spells the
+            // value 480.0 as 480, which decodes as an integer: the same JSON.)
+            let rows = try other.statement("SELECT body FROM conversions ORDER BY id")
+            for pending in due {
+                #expect(try rows.step())
+                let stored = try JSONDecoder().decode(
+                    Conversion.self, from: Data((rows.text(0) ?? "").utf8))
+                #expect(
+                    CAPIEventEncoder.event(pending.conversion).serialized()
+                        == CAPIEventEncoder.event(stored).serialized())
+                #expect(
+                    CAPIEventEncoder.crmPayload(pending.conversion).serialized()
+                        == CAPIEventEncoder.crmPayload(stored).serialized())
+            }
+            rows.reset()
+        }
+    }
+
+    @Test func recentConversionsForgetTheOldestBeyondTheirCapacity() {
+        let recent = RecentConversions(capacity: 2)
+        recent.remember([(1, conversion("e1")), (2, conversion("e2"))])
+        recent.remember([(3, conversion("e3"))])
+        #expect(recent.conversion(id: 1) == nil)
+        #expect(recent.conversion(id: 2)?.eventID == "e2")
+        #expect(recent.conversion(id: 3)?.eventID == "e3")
+        recent.remember([(4, conversion("e4")), (5, conversion("e5"))])
+        #expect([2, 3, 4].map { recent.conversion(id: $0) == nil } == [true, true, false])
+        #expect(recent.conversion(id: 5)?.eventID == "e5")
+    }
+
     @Test func aJournalFromANewerVersionIsRefused() throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("journal-test-\(UUID().uuidString)")
