@@ -49,18 +49,16 @@ public enum Crypto {
 
     /// HMAC-SHA256 of `message` keyed with `key`, as 64 lowercase hex digits.
     public static func hmacSHA256Hex(key: [UInt8], message: [UInt8]) -> String {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let result = key.withUnsafeBufferPointer { keyBuffer in
-            message.withUnsafeBufferPointer { messageBuffer in
-                HMAC(
-                    EVP_sha256(), keyBuffer.baseAddress, Int32(keyBuffer.count),
-                    messageBuffer.baseAddress, messageBuffer.count, &digest, &length
-                )
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
+            key.withUnsafeBufferPointer { keyBuffer in
+                message.withUnsafeBufferPointer { messageBuffer in
+                    capi_relay_hmac_sha256(
+                        keyBuffer.baseAddress, keyBuffer.count, messageBuffer.baseAddress,
+                        messageBuffer.count, digest.baseAddress)
+                }
             }
+            return hex(UnsafeBufferPointer(digest))
         }
-        precondition(result != nil && length == 32, "HMAC-SHA256 failed inside libcrypto")
-        return hex(digest.prefix(Int(length)))
     }
 
     /// HMAC-SHA256 of a string message keyed with a string key, as lowercase hex.
