@@ -50,6 +50,23 @@ enum CommandRunner {
         let logger = stderrLogger(level: level, format: format)
         let file = command.string("config") ?? Commands.defaultConfigFile
 
+        // SIGHUP re-reads the config and its secrets; a broken file changes nothing. Handled
+        // from the first moment: a supervisor may signal as soon as it starts the process
+        // (systemd's ExecReload) or reads "relay listening", and an unhandled SIGHUP ends it.
+        // One that comes before the relay has started waits for the start.
+        let environment = ProcessInfo.processInfo.environment
+        let starting = StartingRelay()
+        let reload = ReloadSignal {
+            guard let relay = starting.waitForStart() else { return }
+            logger.notice("reload requested", [("file", file)])
+            _ = ConfigReload.perform(
+                path: file, relay: relay, environment: environment, logger: logger)
+        }
+        defer {
+            starting.failed()
+            reload.cancel()
+        }
+
         let configuration: RelayConfiguration
         let secrets: RelaySecrets
         do {
@@ -83,27 +100,13 @@ enum CommandRunner {
             return ExitCode.failure
         }
 
-        // SIGHUP re-reads the config and its secrets; a broken file changes nothing. Handled
-        // from before the start, which logs "relay listening": a supervisor may signal as
-        // soon as it reads that line, and an unhandled SIGHUP ends the process. One that comes
-        // during the start waits for it.
-        let environment = ProcessInfo.processInfo.environment
-        let started = DispatchSemaphore(value: 0)
-        let reload = ReloadSignal {
-            started.wait()
-            started.signal()
-            logger.notice("reload requested", [("file", file)])
-            _ = ConfigReload.perform(
-                path: file, relay: relay, environment: environment, logger: logger)
-        }
         do {
             try relay.start()
         } catch {
-            reload.cancel()
             logger.error("cannot start the relay", [("error", "\(error)")])
             return ExitCode.failure
         }
-        started.signal()
+        starting.started(relay)
         StopSignals.wait()
         reload.cancel()
         logger.notice("stop requested; finishing in-flight work")
@@ -462,4 +465,31 @@ enum CommandRunner {
 extension ExitCode {
     /// A failure that is neither a usage nor a config error.
     static var failure: Int32 { 1 }
+}
+
+/// The relay `serve` is starting, for a SIGHUP that arrives before it is up: the reload waits
+/// for the start, and is dropped if the start fails (the process is about to exit).
+private final class StartingRelay: @unchecked Sendable {
+    private let condition = NSCondition()
+    /// Guarded by `condition`.
+    private var outcome: Relay??
+
+    func started(_ relay: Relay) { settle(relay) }
+
+    /// Settles a start that has not happened; after `started`, changes nothing.
+    func failed() { settle(nil) }
+
+    func waitForStart() -> Relay? {
+        condition.lock()
+        defer { condition.unlock() }
+        while outcome == nil { condition.wait() }
+        return outcome ?? nil
+    }
+
+    private func settle(_ value: Relay?) {
+        condition.lock()
+        if outcome == nil { outcome = .some(value) }
+        condition.broadcast()
+        condition.unlock()
+    }
 }

@@ -6,6 +6,13 @@ import RelayServer
 // The entry point: parse, then hand over to the command. Exit codes follow sysexits: 0 for
 // success, 64 for usage errors, 78 for config errors.
 
+// `serve` reloads on SIGHUP. Until its handler is in place a SIGHUP would end the process, and
+// a supervisor may send one at any moment of the start (systemd's ExecReload); one that comes
+// before the config is read has nothing to reload, so it is ignored from the first line.
+if CommandLine.arguments.dropFirst().first == "serve" {
+    signal(SIGHUP, SIG_IGN)
+}
+
 let parser = CommandLineParser(root: Commands.root)
 switch parser.parse(Array(CommandLine.arguments.dropFirst())) {
 case .help(let text):

@@ -248,5 +248,14 @@ struct PausedDestinationRenderingTests {
             #"{"stage":"mapped","event_name":"Lead","event_ids":["cr1.a"],"event_id":"cr1.a","#
                 + #""rule":"web-lead","page_id":"","psid":""}"#)
         #expect(ConsoleRenderer.detail(of: mapped) == "Lead cr1.a rule web-lead")
+        // A dedupe hit says what repeated the event, and whose it is.
+        let echo = try record(
+            #"{"stage":"dedupe_hit","event_name":"Lead","event_id":"cr1.a","#
+                + #""matched_event_id":"cr1.a","rule":"event_id","source":"crm_echo","#
+                + #""page_id":"100200300","psid":"7310000000000001"}"#)
+        #expect(
+            ConsoleRenderer.detail(of: echo)
+                == "Lead cr1.a matched cr1.a rule event_id from crm_echo page 100200300"
+                + " user 7310000000000001")
     }
 }

@@ -130,6 +130,51 @@ import Testing
         #expect(scrape.value("capi_relay_config_reloads_total", ["result": "refused"]) == 1)
     }
 
+    @Test func aSIGHUPDuringTheStartNeverEndsTheRelayAndAnEarlyOneStillReloads() throws {
+        // A supervisor may signal at any moment of the start (systemd's ExecReload). The
+        // default action of SIGHUP ends a process, so serve must have it handled before the
+        // relay listens; the kernel shows an ignored signal in /proc/PID/status.
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        stack.relay.kill(SIGTERM)
+        #expect(try stack.relay.waitForExit() == 0)
+
+        let relay = try TestProcess(
+            ["serve", "--config", stack.configPath], environment: stack.environment)
+        var handledBeforeListening = false
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let listening = relay.stderr.contains("relay listening")
+            if Self.ignoresSIGHUP(relay.processIdentifier) {
+                handledBeforeListening = !listening
+                break
+            }
+            if listening { break }
+            usleep(500)
+        }
+        #expect(handledBeforeListening, "SIGHUP was left to its default action until listening")
+        // Signals all through the start: none ends the relay.
+        for _ in 0..<50 where !relay.stderr.contains("relay listening") {
+            relay.kill(SIGHUP)
+            usleep(2_000)
+        }
+        _ = try relay.waitForPort("relay listening")
+        relay.kill(SIGHUP)
+        #expect(eventually { relay.stderr.contains("msg=\"config reloaded\"") }, "\(relay.stderr)")
+        relay.kill(SIGTERM)
+        #expect(try relay.waitForExit() == 0, "\(relay.stderr)")
+    }
+
+    /// Whether the process ignores SIGHUP (signal 1, the lowest bit of SigIgn).
+    private static func ignoresSIGHUP(_ pid: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigIgn:") }),
+            let mask = UInt64(
+                line.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
+        return mask & 1 != 0
+    }
+
     @Test func aNewPageIsRoutedToItsDatasetAfterAReload() throws {
         let stack = try RelayStack()
         defer { stack.stop() }

@@ -145,6 +145,8 @@ public final class TestProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    public var processIdentifier: Int32 { process.processIdentifier }
+
     public func kill(_ signalNumber: Int32) {
         Foundation.kill(process.processIdentifier, signalNumber)
     }

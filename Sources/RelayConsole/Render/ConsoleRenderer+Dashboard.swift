@@ -307,8 +307,11 @@ extension ConsoleRenderer {
             let origin = kind == "server_event" ? record.text("source") ?? kind : kind
             return "\(origin): \(value("reason"))" + person(of: record)
         case .dedupeHit?:
+            // The source says what repeated the event: a redelivery, the CRM echoing it, a
+            // server event.
+            let source = record.text("source").map { " from \($0)" } ?? ""
             return "\(value("event_name")) \(idText) matched \(value("matched_event_id")) "
-                + "rule \(value("rule"))"
+                + "rule \(value("rule"))\(source)" + person(of: record)
         case .consentDropped?:
             let fields = record.fields["fields"]?.arrayValue?.compactMap(\.stringValue) ?? []
             return "\(idText) fields removed: \(fields.joined(separator: ", "))"
