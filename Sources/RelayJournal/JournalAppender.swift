@@ -195,6 +195,19 @@ struct JournalAppender {
                     rule: match.rule.rawValue), match.conversionID, nil, inherited
             )
         }
+        // Meta refuses an event whose user_data is empty (code 100), so one whose only
+        // identifiers went for lack of consent would only ever become a dead letter.
+        if CAPIEventEncoder.userData(conversion).isEmpty {
+            let removed = decision.droppedFields.joined(separator: ", ")
+            return (
+                .notConversion(
+                    reason: decision.droppedFields.isEmpty
+                        ? "no customer information to match the event by; nothing was sent"
+                        : "consent: nothing to match the event by is left once \(removed)"
+                            + " went for lack of consent; nothing was sent"),
+                nil, decision.droppedFields, inherited
+            )
+        }
 
         // A CRM does not need to hear of a conversion it reported itself, and a test event
         // (one with a test_event_code, for Meta's Test Events) must not become a CRM record.

@@ -149,7 +149,7 @@ import Testing
             "event_name": "MyOddEvent-7310000000000999",
             "event_time": Int(Date().timeIntervalSince1970),
             "event_id": "order-unique-42", "action_source": "system_generated",
-            "user_data": ["external_id": "crm-person-555"],
+            "user_data": ["external_id": "crm-person-555"], "consent": "granted",
         ])
         #expect(response.status == 200, "\(response.body)")
         let text = try Self.scrape(stack)

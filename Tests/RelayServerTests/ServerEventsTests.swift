@@ -108,6 +108,36 @@ import Testing
         }
     }
 
+    @Test func anEventLeftWithNothingToMatchOnceConsentRemovesItsIdentifiersIsRefused() throws {
+        // Meta refuses an event with empty user_data, so accepting it would only make a dead
+        // letter: the sender hears now, with the field named and never its value.
+        let stack = try RelayStack()
+        defer { stack.stop() }
+        var event: [String: Any] = [
+            "event_name": "Lead", "event_time": Self.now() - 60, "event_id": "web-unconsented-1",
+            "action_source": "system_generated", "consent": "unknown",
+            "user_data": ["em": "someone@example.com"],
+        ]
+        let refused = try stack.postEvents(event)
+        #expect(refused.status == 400, "\(refused.body)")
+        let answer = try #require((try Self.json(refused)["events"] as? [[String: Any]])?.first)
+        #expect(answer["status"] as? String == "rejected")
+        let message = (answer["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.contains("consent") && message.contains("em"), "\(message)")
+        #expect(!refused.body.contains("someone@example.com"))
+
+        // With consent the same event is new, and it is the only one Meta gets.
+        event["consent"] = "granted"
+        event["event_id"] = "web-consented-1"
+        let accepted = try #require(
+            (try Self.json(try stack.postEvents(event))["events"] as? [[String: Any]])?.first)
+        #expect(accepted["status"] as? String == "new")
+        #expect(try eventually { try stack.acceptedEvents().count == 1 })
+        Thread.sleep(forTimeInterval: 0.5)  // time for a wrong second send to show up
+        #expect(try stack.acceptedEvents().map { $0["event_id"] as? String } == ["web-consented-1"])
+        #expect(try stack.counters().capiFailed == 0)
+    }
+
     @Test func aWrongTokenIs401AndAMalformedBodyIs400() throws {
         let stack = try RelayStack()
         defer { stack.stop() }
