@@ -6,10 +6,12 @@ public enum MatchKey {
 
     /// The keys of ``all`` that the conversion's CAPI event carries with a non-empty value.
     public static func carried(by conversion: Conversion) -> [String] {
-        // Every new conversion is counted on the journal's writer: only the user_data, not
-        // the whole event with its custom data.
-        let userData = CAPIEventEncoder.userData(conversion)
-        return all.filter { key in
+        carried(in: CAPIEventEncoder.userData(conversion))
+    }
+
+    /// The keys of ``all`` that a CAPI event's `user_data` carries with a non-empty value.
+    public static func carried(in userData: [String: JSONValue]) -> [String] {
+        all.filter { key in
             guard let value = userData[key] else { return false }
             return value.stringValue.map { !$0.isEmpty }
                 ?? (value.arrayValue.map { !$0.isEmpty } ?? false)

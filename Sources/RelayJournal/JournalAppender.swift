@@ -197,7 +197,8 @@ struct JournalAppender {
         }
         // Meta refuses an event whose user_data is empty (code 100), so one whose only
         // identifiers went for lack of consent would only ever become a dead letter.
-        if CAPIEventEncoder.userData(conversion).isEmpty {
+        let userData = CAPIEventEncoder.userData(conversion)
+        if userData.isEmpty {
             let removed = decision.droppedFields.joined(separator: ", ")
             return (
                 .notConversion(
@@ -215,7 +216,8 @@ struct JournalAppender {
             conversion, at: delivery.receivedAtMillis,
             crmState: delivery.source == "crm_echo" || conversion.testEventCode != nil
                 ? "disabled" : crmState,
-            consentDropped: decision.droppedFields, into: database)
+            consentDropped: decision.droppedFields, matchKeys: MatchKey.carried(in: userData),
+            into: database)
         try insertKeys(
             of: conversion, id: id, sourceKey: item.sourceKey, identities: identities,
             at: delivery.receivedAtMillis, into: database)
@@ -431,7 +433,7 @@ struct JournalAppender {
 
     private func insertConversion(
         _ conversion: Conversion, at millis: Int64, crmState: String, consentDropped: [String],
-        into database: some AppendDatabase
+        matchKeys: [String], into database: some AppendDatabase
     ) throws -> Int64 {
         let body = conversion.storedJSON
         let invalidDropped =
@@ -458,7 +460,7 @@ struct JournalAppender {
 
         // Match-key coverage, counted as the conversion is made.
         try database.countMatchKeys(
-            ["*"] + MatchKey.carried(by: conversion), eventName: conversion.eventName)
+            ["*"] + matchKeys, eventName: conversion.eventName)
 
         return id
     }

@@ -9,11 +9,12 @@ import RelayCore
 /// at saturation (callgrind under `capi-relay-bench ingest`). The stored body stays the
 /// record: a conversion is remembered only once its transaction has committed, its body never
 /// changes after, and one that has left this window (a backlog, a restart, another process's
-/// append) is decoded as before. `StoredJSONTests` holds the decoded body equal to the
-/// conversion that was written.
+/// append) is decoded as before. What is sent from memory is what the row decodes to, byte
+/// for byte (`SQLiteJournalTests`): the row may spell a value differently (480.0 as 480, which
+/// decodes as an integer), never as other JSON.
 final class RecentConversions: @unchecked Sendable {
     /// At 5,000 conversions a second, two seconds' worth: far more than a delivery tick of
-    /// 0.1 s reads, and a few megabytes.
+    /// 0.1 s reads. `serve`'s peak RSS in `capi-relay-bench ingest` went from 69 to 78 MiB.
     static let defaultCapacity = 8192
 
     private let capacity: Int
